@@ -1,0 +1,39 @@
+"""Where lora-diagnose keeps user state: one directory, overridable.
+
+``DIAGNOSE_USER_DIR`` overrides the platform data directory (tests point it at
+a temporary folder so no test touches the real home).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+SHIPPED_KB = PACKAGE_ROOT.parent / "kb"
+
+
+def user_dir() -> Path:
+    override = os.environ.get("DIAGNOSE_USER_DIR")
+    if override:
+        path = Path(override)
+    else:
+        from platformdirs import user_data_dir
+
+        path = Path(user_data_dir("lora-diagnose", appauthor=False))
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def captures_dir() -> Path:
+    path = user_dir() / "captures"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
+def database_path() -> Path:
+    return user_dir() / "progress.sqlite3"
+
+
+def last_report_path() -> Path:
+    return user_dir() / "last-report.json"
