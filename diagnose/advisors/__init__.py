@@ -1,0 +1,40 @@
+"""Advisors: small functions, keyed by name, that turn probes into tailored advice.
+
+An advisor is ``advise(incident, entry) -> Advice | None``.  It is imported
+only when its entry fires, so advisors may use heavier helpers (libcst for
+patches) without slowing anything else.  An entry without an advisor still
+gives its static fixes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from diagnose.incident import Incident
+from diagnose.kb.schema import Entry
+from diagnose.report import Advice
+
+# advisor name (the entry's ``advisor:`` field) -> module under diagnose.advisors
+REGISTRY: dict[str, str] = {
+    "target-modules": "target_modules",
+}
+
+Advisor = Callable[[Incident, Entry], "Advice | None"]
+
+
+def get_advisor(name: str) -> Advisor | None:
+    module_name = REGISTRY.get(name)
+    if module_name is None:
+        return None
+    module = importlib.import_module(f"diagnose.advisors.{module_name}")
+    return module.advise
+
+
+def advise(name: str | None, incident: Incident, entry: Entry) -> Advice | None:
+    if not name:
+        return None
+    advisor = get_advisor(name)
+    if advisor is None:
+        return None
+    return advisor(incident, entry)

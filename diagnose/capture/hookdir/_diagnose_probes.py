@@ -1,0 +1,419 @@
+"""Probes of live objects in the failing frames (runs inside the user's process).
+
+Every probe reads structure only -- names, types, shapes, devices, dtypes,
+counts, config fields -- never tensor values or user data.  Libraries are
+found in ``sys.modules``; nothing heavy is imported.  Each probe is isolated:
+one that raises or runs past the deadline is dropped, the others stay.
+"""
+
+import dataclasses
+import inspect
+import os
+import re
+import sys
+
+MAX_MODELS = 3
+MAX_MODULE_NAMES = 3000
+MAX_ATTRIBUTE_NAMES = 1500
+MAX_TENSORS = 40
+USER_FRAMES_FOR_TENSORS = 3
+SIMPLE = (int, float, str, bool, type(None))
+LIBRARIES = ("torch", "transformers", "peft", "accelerate", "bitsandbytes", "trl", "datasets", "deepspeed")
+
+
+def _qual(cls):
+    module = getattr(cls, "__module__", "") or ""
+    name = getattr(cls, "__qualname__", None) or getattr(cls, "__name__", "?")
+    return name if module == "builtins" else module + "." + name
+
+
+def _is_library_file(filename):
+    return "site-packages" in filename or "dist-packages" in filename or filename.startswith("<")
+
+
+def _frame_values(frame):
+    """(name, value) pairs of a frame's locals, read without triggering user code."""
+    try:
+        return list(frame.f_locals.items())
+    except BaseException:  # noqa: BLE001
+        return []
+
+
+def probe_all(exc, frames, deadline):
+    torch = sys.modules.get("torch")
+    probes = {"versions": _versions(), "distributed": _distributed(torch)}
+    steps = [
+        ("models", lambda: _models(frames, torch, deadline)),
+        ("peft_configs", lambda: _peft_configs(frames, probes.get("models", []))),
+        ("tensors", lambda: _tensors(frames, torch, deadline)),
+        ("tokenizers", lambda: _tokenizers(frames)),
+        ("optimizers", lambda: _optimizers(frames, torch)),
+        ("attribute_error", lambda: _attribute_error(exc)),
+        ("callables", lambda: _callables(frames)),
+        ("cuda", lambda: _cuda(torch)),
+    ]
+    for key, probe in steps:
+        if deadline.passed():
+            probes["deadline_passed"] = True
+            break
+        try:
+            value = probe()
+        except BaseException as error:  # noqa: BLE001 - one failed probe must not lose the others
+            probes.setdefault("errors", {})[key] = "%s: %s" % (type(error).__name__, str(error)[:200])
+            continue
+        if value:
+            probes[key] = value
+    return probes
+
+
+def _versions():
+    found = {}
+    for name in LIBRARIES:
+        module = sys.modules.get(name)
+        version = getattr(module, "__version__", None) if module else None
+        if isinstance(version, str):
+            found[name] = version
+    found["python"] = "%d.%d.%d" % sys.version_info[:3]
+    return found
+
+
+def _distributed(torch):
+    info = {k.lower(): os.environ[k] for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE") if k in os.environ}
+    try:
+        dist = getattr(torch, "distributed", None) if torch else None
+        if dist is not None and dist.is_available() and dist.is_initialized():
+            info["backend"] = str(dist.get_backend())
+    except BaseException:  # noqa: BLE001
+        pass
+    return info
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _models(frames, torch, deadline):
+    if torch is None:
+        return []
+    module_cls = torch.nn.Module
+    candidates, seen = [], set()
+    for frame in frames:
+        for _, value in _frame_values(frame):
+            if isinstance(value, module_cls) and id(value) not in seen:
+                seen.add(id(value))
+                candidates.append(value)
+    # Biggest first: the whole model before its layers; skip what is inside a probed model.
+    candidates.sort(key=lambda m: -_param_count(m, deadline))
+    probed, inside = [], set()
+    for model in candidates:
+        if len(probed) >= MAX_MODELS or deadline.passed():
+            break
+        if id(model) in inside:
+            continue
+        probed.append(_model_probe(model, inside, deadline))
+    return probed
+
+
+def _param_count(module, deadline):
+    total = 0
+    for i, p in enumerate(module.parameters()):
+        total += p.numel()
+        if i % 512 == 0 and deadline.passed():
+            break
+    return total
+
+
+def _model_probe(model, inside, deadline):
+    config = getattr(model, "config", None)
+    probe = {
+        "class": type(model).__name__,
+        "qualname": _qual(type(model)),
+        "is_peft": _qual(type(model)).startswith("peft."),
+        "model_type": getattr(config, "model_type", None) if config is not None else None,
+        "name_or_path": getattr(config, "_name_or_path", None) if config is not None else None,
+    }
+    modules, groups, count = [], {}, 0
+    for name, module in model.named_modules():
+        count += 1
+        inside.add(id(module))
+        if count % 256 == 0 and deadline.passed():
+            probe["modules_truncated"] = True
+            break
+        if not name:
+            continue
+        type_name = type(module).__name__
+        is_leaf = not module._modules
+        if len(modules) < MAX_MODULE_NAMES:
+            modules.append([name, type_name, is_leaf])
+        suffix = name.rsplit(".", 1)[-1]
+        group = groups.setdefault(suffix, {"count": 0, "types": {}, "leaf": is_leaf, "example": name})
+        group["count"] += 1
+        group["types"][type_name] = group["types"].get(type_name, 0) + 1
+    probe["module_count"] = count
+    probe["modules"] = modules
+    probe["suffixes"] = groups
+    probe["parameters"] = _parameter_summary(model, deadline)
+    peft_config = getattr(model, "peft_config", None)
+    if isinstance(peft_config, dict):
+        probe["peft_config"] = {str(k): _config_fields(v) for k, v in list(peft_config.items())[:4]}
+    for attr in ("is_gradient_checkpointing", "is_loaded_in_8bit", "is_loaded_in_4bit"):
+        value = getattr(model, attr, None)
+        if isinstance(value, bool):
+            probe[attr] = value
+    device_map = getattr(model, "hf_device_map", None)
+    if isinstance(device_map, dict):
+        probe["hf_device_map"] = {str(k): str(v) for k, v in list(device_map.items())[:200]}
+    quant = getattr(config, "quantization_config", None) if config is not None else None
+    if quant is not None:
+        probe["quantization_config"] = _config_fields(quant)
+    return probe
+
+
+def _parameter_summary(model, deadline):
+    total = trainable = 0
+    by_place, trainable_by_place, trainable_names = {}, {}, []
+    for i, (name, p) in enumerate(model.named_parameters()):
+        n = p.numel()
+        place = "%s/%s" % (p.device, str(p.dtype).replace("torch.", ""))
+        total += n
+        by_place[place] = by_place.get(place, 0) + n
+        if p.requires_grad:
+            trainable += n
+            trainable_by_place[place] = trainable_by_place.get(place, 0) + n
+            if len(trainable_names) < 200:
+                trainable_names.append(name)
+        if i % 512 == 0 and deadline.passed():
+            return {"total": total, "trainable": trainable, "by_place": by_place, "truncated": True}
+    return {"total": total, "trainable": trainable, "by_place": by_place,
+            "trainable_by_place": trainable_by_place, "trainable_names": trainable_names}
+
+
+def _config_fields(config):
+    fields = {}
+    if dataclasses.is_dataclass(config):
+        names = [f.name for f in dataclasses.fields(config)]
+    elif hasattr(config, "to_dict"):
+        try:
+            names = list(config.to_dict())
+        except BaseException:  # noqa: BLE001
+            names = []
+    else:
+        names = [n for n in vars(config) if not n.startswith("_")]
+    for name in names[:200]:
+        value = getattr(config, name, None)
+        simple = _simple(value)
+        if simple is not _SKIP:
+            fields[name] = simple
+    return {"class": type(config).__name__, "qualname": _qual(type(config)), "fields": fields}
+
+
+_SKIP = object()
+
+
+def _simple(value, depth=0):
+    """JSON-safe structural values (config fields); anything else is dropped."""
+    if isinstance(value, SIMPLE):
+        return value if not isinstance(value, str) else value[:300]
+    if depth < 2 and isinstance(value, (list, tuple, set, frozenset)):
+        items = [_simple(v, depth + 1) for v in list(value)[:100]]
+        items = [v for v in items if v is not _SKIP]
+        return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
+    if depth < 2 and isinstance(value, dict):
+        out = {}
+        for k, v in list(value.items())[:100]:
+            v = _simple(v, depth + 1)
+            if v is not _SKIP:
+                out[str(k)] = v
+        return out
+    if hasattr(value, "value") and type(value).__module__ != "builtins" and isinstance(getattr(value, "value", None), str):
+        return value.value  # enums such as peft's TaskType
+    if type(value).__name__ == "dtype":
+        return str(value)
+    return _SKIP
+
+
+def _peft_configs(frames, models):
+    found, seen = [], set()
+    for frame in frames:
+        for name, value in _frame_values(frame):
+            if id(value) in seen or not dataclasses.is_dataclass(value) or isinstance(value, type):
+                continue
+            if not _qual(type(value)).startswith("peft."):
+                continue
+            seen.add(id(value))
+            probe = _config_fields(value)
+            probe["variable"] = name
+            found.append(probe)
+    for model in models:
+        for adapter, probe in (model.get("peft_config") or {}).items():
+            found.append(dict(probe, adapter=adapter))
+    return found[:10]
+
+
+# --------------------------------------------------------------------------- tensors
+
+
+def _tensors(frames, torch, deadline):
+    if torch is None:
+        return []
+    tensor_cls = torch.Tensor
+    # The innermost frames, where the failing operation saw its inputs, and the
+    # innermost frames of user code, where the user can act.
+    chosen = list(frames[:USER_FRAMES_FOR_TENSORS])
+    user = [f for f in frames if not _is_library_file(f.f_code.co_filename)][:USER_FRAMES_FOR_TENSORS]
+    chosen += [f for f in user if f not in chosen]
+    found = []
+    for depth, frame in enumerate(chosen):
+        for name, value in _frame_values(frame):
+            candidates = [(name, value)]
+            if isinstance(value, dict):  # a tokenized batch: {"input_ids": tensor, ...}
+                candidates = [("%s[%r]" % (name, k), v) for k, v in list(value.items())[:20]]
+            for label, item in candidates:
+                if isinstance(item, tensor_cls) and len(found) < MAX_TENSORS:
+                    found.append({
+                        "name": label, "frame": frame.f_code.co_name,
+                        "file": os.path.basename(frame.f_code.co_filename), "user_code": frame in user,
+                        "shape": list(item.shape), "dtype": str(item.dtype).replace("torch.", ""),
+                        "device": str(item.device), "requires_grad": bool(item.requires_grad),
+                        "grad_fn": type(item.grad_fn).__name__ if item.grad_fn is not None else None,
+                    })
+        if deadline.passed():
+            break
+    return found
+
+
+# --------------------------------------------------------------------------- others
+
+
+def _tokenizers(frames):
+    found, seen = [], set()
+    for frame in frames:
+        for name, value in _frame_values(frame):
+            cls_names = [k.__name__ for k in type(value).__mro__]
+            if "PreTrainedTokenizerBase" not in cls_names and "TokenizersBackend" not in cls_names:
+                continue
+            if id(value) in seen:
+                continue
+            seen.add(id(value))
+            found.append({
+                "variable": name, "class": type(value).__name__,
+                "pad_token": _special(value, "pad_token"), "eos_token": _special(value, "eos_token"),
+                "unk_token": _special(value, "unk_token"),
+                "vocab_size": getattr(value, "vocab_size", None), "len": _len(value),
+                "padding_side": getattr(value, "padding_side", None),
+            })
+    return found[:4]
+
+
+def _special(tokenizer, attr):
+    try:
+        value = getattr(tokenizer, attr)
+    except BaseException:  # noqa: BLE001
+        return None
+    return None if value is None else str(value)[:50]
+
+
+def _len(value):
+    try:
+        return len(value)
+    except BaseException:  # noqa: BLE001
+        return None
+
+
+def _optimizers(frames, torch):
+    if torch is None:
+        return []
+    optimizer_cls = torch.optim.Optimizer
+    found, seen = [], set()
+    for frame in frames:
+        for name, value in _frame_values(frame):
+            if isinstance(value, optimizer_cls) and id(value) not in seen:
+                seen.add(id(value))
+                groups = [{"params": len(g.get("params", [])),
+                           "numel": sum(p.numel() for p in g.get("params", [])),
+                           "lr": g.get("lr") if isinstance(g.get("lr"), (int, float)) else None}
+                          for g in value.param_groups[:10]]
+                found.append({"variable": name, "class": type(value).__name__, "groups": groups})
+    return found[:3]
+
+
+def _attribute_error(exc):
+    if not isinstance(exc, AttributeError):
+        return None
+    name = getattr(exc, "name", None)
+    obj = getattr(exc, "obj", None)
+    if obj is None:
+        return {"name": name}
+    cls = type(obj)
+    try:
+        attributes = sorted(n for n in dir(obj) if not n.startswith("__"))[:MAX_ATTRIBUTE_NAMES]
+    except BaseException:  # noqa: BLE001
+        attributes = []
+    mro = [_qual(k) for k in cls.__mro__ if k is not object][:20]
+    return {"name": name, "object_type": cls.__name__, "object_qualname": _qual(cls), "object_mro": mro,
+            "is_module": any(q == "torch.nn.modules.module.Module" for q in mro),
+            "is_peft_model": any(q.startswith("peft.") for q in mro),
+            "is_class": isinstance(obj, type), "attributes": attributes}
+
+
+_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]{0,100})\s*\(")
+
+
+def _callables(frames):
+    """Signatures of what the innermost user line calls: the accepted keywords."""
+    user = [f for f in frames if not _is_library_file(f.f_code.co_filename)][:2]
+    found = []
+    for frame in user:
+        line = _source_line(frame)
+        for dotted in _CALL.findall(line)[:10]:
+            target = _resolve(dotted, frame)
+            if target is None:
+                continue
+            try:
+                parameters = list(inspect.signature(target).parameters)
+            except (TypeError, ValueError):
+                continue
+            found.append({"name": dotted, "qualname": _qual(target) if isinstance(target, type) else
+                          getattr(target, "__module__", "") + "." + getattr(target, "__qualname__", dotted),
+                          "parameters": parameters[:300]})
+    return found
+
+
+def _source_line(frame):
+    import linecache
+
+    return linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()[:500]
+
+
+def _resolve(dotted, frame):
+    """Look a dotted name up through modules and classes only (no user __getattr__)."""
+    head, *rest = dotted.split(".")
+    scopes = (frame.f_locals, frame.f_globals, getattr(frame.f_globals.get("__builtins__"), "__dict__", {}))
+    value = next((scope[head] for scope in scopes if isinstance(scope, dict) and head in scope), None)
+    for part in rest:
+        if value is None or not (inspect.ismodule(value) or isinstance(value, type)):
+            return None
+        value = inspect.getattr_static(value, part, None)
+    if isinstance(value, type) or inspect.isfunction(value) or inspect.ismethod(value):
+        return value
+    return None
+
+
+def _cuda(torch):
+    if torch is None:
+        return None
+    cuda = getattr(torch, "cuda", None)
+    if cuda is None or not cuda.is_initialized():
+        return None
+    devices = []
+    for index in range(cuda.device_count()):
+        props = cuda.get_device_properties(index)
+        entry = {"index": index, "name": props.name, "total": props.total_memory,
+                 "allocated": cuda.memory_allocated(index), "reserved": cuda.memory_reserved(index),
+                 "max_allocated": cuda.max_memory_allocated(index)}
+        try:
+            free, total = cuda.mem_get_info(index)
+            entry["free"] = free
+        except BaseException:  # noqa: BLE001
+            pass
+        devices.append(entry)
+    return {"devices": devices}

@@ -1,0 +1,185 @@
+"""The command line: parse, dispatch, and turn DiagnoseError into one line + exit code.
+
+Only argparse is imported at start-up; each command imports what it needs,
+so ``--help``, ``explain``, ``kb`` and ``quiz`` never import torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from diagnose import __version__
+from diagnose.errors import DiagnoseError, UsageError
+
+RUN_OPTIONS_WITH_VALUE = {"--kb"}
+RUN_FLAGS = {"--json", "--no-quiz", "--verbose", "-v", "--until-fixed"}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="diagnose", description="Run, diagnose and learn from LoRA/QLoRA fine-tuning errors.")
+    parser.add_argument("--version", action="version", version=f"lora-diagnose {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    run = commands.add_parser("run", help="run a script or command and diagnose it if it fails",
+                              usage="diagnose run [--json] [--kb DIR] [--no-quiz] [--until-fixed] [--] TARGET [ARGS...]",
+                              description="TARGET is a .py file, -m module, or any command (python …, torchrun …, "
+                                          "accelerate launch …). Its output, exit status and signals are its own.")
+    _add_common(run)
+    run.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
+    run.add_argument("--until-fixed", action="store_true", help="apply patches (after confirmation) and rerun until it passes")
+    run.add_argument("target", nargs=argparse.REMAINDER, help="script, -m module, or command, and its arguments")
+
+    explain = commands.add_parser("explain", help="diagnose a pasted or logged traceback")
+    _add_common(explain)
+    explain.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
+    explain.add_argument("file", nargs="?", default="-", help="file with the traceback, or - for stdin (default)")
+
+    tui = commands.add_parser("tui", help="the terminal app: run, diagnose, fix, learn")
+    tui.add_argument("--kb", action="append", default=[], metavar="DIR", help="extra KB directory (repeatable)")
+    tui.add_argument("target", nargs=argparse.REMAINDER, help="optional script/command to run at once")
+
+    quiz = commands.add_parser("quiz", help="review check-your-understanding questions (spaced repetition)")
+    _add_quiz_arguments(quiz)
+
+    kb = commands.add_parser("kb", help="browse, validate and extend the knowledge base")
+    _add_kb_arguments(kb)
+
+    fix = commands.add_parser("fix", help="show and apply the patch of the last diagnosis")
+    _add_fix_arguments(fix)
+
+    check = commands.add_parser("check", help="preflight: look for known LoRA mistakes in a script without running it")
+    check.add_argument("script")
+    check.add_argument("--json", action="store_true")
+
+    commands.add_parser("env", help="print versions the KB is scoped by, ready to paste in an issue")
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the JSON report (schema 1) on stdout")
+    parser.add_argument("--kb", action="append", default=[], metavar="DIR", help="extra KB directory (repeatable)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show every fix in full")
+
+
+def _add_quiz_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from diagnose.quiz.command import add_arguments
+    except ImportError:
+        return
+    add_arguments(parser)
+
+
+def _add_kb_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from diagnose.kb.command import add_arguments
+    except ImportError:
+        return
+    add_arguments(parser)
+
+
+def _add_fix_arguments(parser: argparse.ArgumentParser) -> None:
+    try:
+        from diagnose.patches.command import add_arguments
+    except ImportError:
+        return
+    add_arguments(parser)
+
+
+def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``run``'s own options end at the first non-option, ``--`` or ``-m``: the rest is the target."""
+    own: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            return own, argv[i + 1:]
+        if arg in RUN_FLAGS or arg in ("-h", "--help"):
+            own.append(arg)
+        elif arg in RUN_OPTIONS_WITH_VALUE and i + 1 < len(argv):
+            own += [arg, argv[i + 1]]
+            i += 1
+        elif arg.startswith("--kb="):
+            own.append(arg)
+        else:
+            return own, argv[i:]
+        i += 1
+    return own, []
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _dispatch(argv)
+    except DiagnoseError as error:
+        print(f"diagnose: {error}" if not str(error).startswith("diagnose") else str(error), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _dispatch(argv: list[str]) -> int:
+    parser = build_parser()
+    target: list[str] = []
+    if argv[:1] == ["run"]:
+        own, target = split_run_arguments(argv[1:])
+        argv = ["run", *own]
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    from diagnose.workflow import Options
+
+    if args.command == "run":
+        from diagnose import workflow
+
+        options = Options(json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz, verbose=args.verbose)
+        if args.until_fixed:
+            from diagnose.patches.loop import run_until_fixed
+
+            return run_until_fixed(target, options)
+        return workflow.run(target, options)
+    if args.command == "explain":
+        from diagnose import workflow
+
+        return workflow.explain(args.file, Options(json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz,
+                                                   verbose=args.verbose))
+    if args.command == "env":
+        from diagnose.envinfo import env_report
+
+        print(env_report())
+        return 0
+    if args.command == "quiz":
+        from diagnose.quiz.command import run as run_quiz
+
+        return run_quiz(args)
+    if args.command == "kb":
+        from diagnose.kb.command import run as run_kb
+
+        return run_kb(args)
+    if args.command == "fix":
+        from diagnose.patches.command import run as run_fix
+
+        return run_fix(args)
+    if args.command == "check":
+        from diagnose.patches.check import run as run_check
+
+        return run_check(args)
+    if args.command == "tui":
+        from tui.app import run_app
+
+        return run_app(args.target, kb_dirs=args.kb)
+    raise UsageError(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

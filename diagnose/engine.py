@@ -1,0 +1,80 @@
+"""Incident -> Report: match against the KB, run the fired entries' advisors, add patches."""
+
+from __future__ import annotations
+
+from diagnose import advisors, patches
+from diagnose.incident import ExceptionInfo, Incident
+from diagnose.kb.loader import KnowledgeBase, LoadedEntry
+from diagnose.libfacts import installed_version
+from diagnose.matcher import Candidate, match
+from diagnose.report import Advice, Diagnosis, Finding, FixView, Report
+from diagnose.textparse import normalize, parse_text
+
+ADVISED = 3  # advisors run for the best few candidates only
+
+
+def explain_text(text: str, kb: KnowledgeBase) -> Report:
+    return diagnose_incident(parse_text(text), kb)
+
+
+def incident_from_run(result) -> Incident:
+    """A RunResult -> Incident: from the first capture if any, else from the output text."""
+    output = result.tail.decode("utf-8", "replace")
+    signal_name = result.signal_name
+    if result.captures:
+        capture = result.captures[0]
+        chain = [ExceptionInfo.from_dict(e) for e in capture.get("chain", [])]
+        text = normalize(capture.get("traceback_text", "") + "\n" + output)
+        return Incident(source="capture", exception=ExceptionInfo.from_dict(capture["exception"]), chain=chain,
+                        text=text, probes=capture.get("probes", {}), exit_code=result.exit_code, signal=signal_name,
+                        rank=capture.get("rank"), command=result.command)
+    incident = parse_text(output)
+    incident.exit_code, incident.signal, incident.command = result.exit_code, signal_name, result.command
+    if signal_name:
+        incident.text += f"\n[diagnose] the process was killed by {signal_name}"
+    return incident
+
+
+def diagnose_incident(incident: Incident, kb: KnowledgeBase, script: str | None = None) -> Report:
+    candidates = match(incident, kb)
+    diagnoses = [_diagnosis(c, incident, script, advise=i < ADVISED) for i, c in enumerate(candidates)]
+    return Report(incident=incident, diagnoses=diagnoses, script=script)
+
+
+def _diagnosis(candidate: Candidate, incident: Incident, script: str | None, advise: bool) -> Diagnosis:
+    entry = candidate.entry.entry
+    advice = advisors.advise(entry.advisor, incident, entry) if advise else None
+    advice = advice or Advice()
+    static = [FixView(f.title, f.safety, f.safety_reason, f.body) for f in entry.fixes]
+    patch = patches.propose(entry.id, script, incident, advice) if advise else None
+    return Diagnosis(
+        id=entry.id, title=entry.title, confidence=candidate.confidence, evidence=candidate.evidence,
+        matched=candidate.matched, why=entry.why, fixes=advice.fixes + static, findings=advice.findings,
+        patch=advice.patch or patch, quiz=[q.id for q in entry.quiz],
+        version_note=version_note(candidate.entry, incident), advisor_note=advice.note,
+        origin=candidate.entry.origin,
+    )
+
+
+def version_note(loaded: LoadedEntry, incident: Incident) -> str | None:
+    """Say so when this entry was written for other library versions than the ones in use."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion
+
+    seen = incident.probes.get("versions", {})
+    outside = []
+    for package, spec in loaded.entry.versions.items():
+        version = seen.get(package) or installed_version(package)
+        if version is None:
+            continue
+        try:
+            if not SpecifierSet(spec).contains(version, prereleases=True):
+                outside.append(f"{package} {spec} (you have {version})")
+        except (InvalidSpecifier, InvalidVersion):
+            continue
+    if not outside:
+        return None
+    return "This entry was written for " + ", ".join(outside) + "; its advice may not fit your versions."
+
+
+__all__ = ["explain_text", "diagnose_incident", "incident_from_run", "Finding"]

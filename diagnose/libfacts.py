@@ -1,0 +1,99 @@
+"""Facts read from the installed libraries' own source, without importing them.
+
+``explain`` must start fast and never import torch, yet its advice should use
+peft's own default target modules and transformers' own class names.  Both
+are plain literals in their source files, so they are read with ``ast``.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+# LoRA can wrap these layer types (peft 0.21.2, tuners/lora/model.py: the
+# "Target module ... is not supported" message lists them; bitsandbytes and
+# other quantized linears are dispatched to as well).
+LORA_WRAPPABLE = {
+    "Linear", "Embedding", "Conv1d", "Conv2d", "Conv3d", "Conv1D", "MultiheadAttention",
+    "Linear8bitLt", "Linear4bit", "QuantLinear", "HQQLinear", "EetqLinear", "AWQLinear", "FP8Linear",
+}
+
+
+def installed_version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _package_file(package: str, *parts: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), *parts)
+    return path if path.is_file() else None
+
+
+def _literal_assignments(path: Path, names: set[str] | None = None) -> dict[str, object]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            name = node.targets[0].id
+            if names is None or name in names:
+                value = node.value
+                if isinstance(value, ast.Call) and value.args:  # OrderedDict([...])
+                    value = value.args[0]
+                try:
+                    found[name] = ast.literal_eval(value)
+                except ValueError:
+                    continue
+    return found
+
+
+@lru_cache(maxsize=1)
+def peft_default_target_modules() -> dict[str, list[str]]:
+    """peft's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING: model_type -> default targets."""
+    path = _package_file("peft", "utils", "constants.py")
+    if path is None:
+        return {}
+    name = "TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING"
+    value = _literal_assignments(path, {name}).get(name)
+    return dict(value) if isinstance(value, dict) else {}
+
+
+@lru_cache(maxsize=1)
+def model_type_by_class() -> dict[str, str]:
+    """transformers' auto mappings inverted: 'GPT2LMHeadModel' -> 'gpt2'."""
+    path = _package_file("transformers", "models", "auto", "modeling_auto.py")
+    if path is None:
+        return {}
+    candidates: dict[str, set[str]] = {}
+    for name, value in _literal_assignments(path).items():
+        if not name.endswith("_MAPPING_NAMES"):
+            continue
+        pairs = value.items() if isinstance(value, dict) else value if isinstance(value, list) else []
+        for pair in pairs:
+            if isinstance(pair, tuple) and len(pair) == 2:
+                model_type, class_names = pair
+                for class_name in (class_names if isinstance(class_names, (list, tuple)) else [class_names]):
+                    if isinstance(class_name, str):
+                        candidates.setdefault(class_name, set()).add(model_type)
+    return {cls: _own_model_type(cls, types) for cls, types in candidates.items()}
+
+
+def _own_model_type(class_name: str, model_types: set[str]) -> str:
+    """Several model types reuse a class (exaone uses LlamaForCausalLM): pick the one it is named after."""
+    squashed = class_name.lower()
+
+    def fit(model_type: str) -> tuple[bool, int]:
+        key = model_type.replace("-", "").replace("_", "")
+        return squashed.startswith(key), len(key)
+
+    return max(sorted(model_types), key=fit)

@@ -1,0 +1,126 @@
+"""Score every KB entry against an incident; best first; abstain when unconvinced.
+
+Scores are comparable across entries because they come from one fixed scale
+of evidence (see ``BASE``), scaled by the rule's own ``weight``.  A wrong
+diagnosis is worse than none, so candidates under ``THRESHOLD`` are dropped.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+
+from diagnose.incident import ExceptionInfo, Incident
+from diagnose.kb.loader import CompiledRule, KnowledgeBase, LoadedEntry
+
+THRESHOLD = 0.6
+CHAIN_FACTOR = 0.9  # an earlier exception of the chain is good evidence, the final one better
+BASE = {
+    ("exception", "message"): 1.0,
+    ("message",): 0.9,
+    ("exception", "text"): 0.95,
+    ("text",): 0.8,
+    ("library-exception",): 0.75,
+    ("builtin-exception",): 0.4,
+}
+_BUILTIN = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: LoadedEntry
+    confidence: float
+    evidence: str
+    matched: str  # the text the rule matched, for highlighting
+    rule_index: int
+
+    @property
+    def id(self) -> str:
+        return self.entry.id
+
+
+def match(incident: Incident, kb: KnowledgeBase, threshold: float = THRESHOLD) -> list[Candidate]:
+    found = []
+    for loaded in kb:
+        best = None
+        for rule in loaded.rules:
+            hit = _score_rule(rule, incident)
+            if hit and (best is None or hit.confidence > best.confidence):
+                best = Candidate(loaded, hit.confidence, hit.evidence, hit.matched, rule.index)
+        if best and best.confidence >= threshold:
+            found.append(best)
+    found.sort(key=lambda c: (-c.confidence, c.id))
+    return found
+
+
+@dataclass(frozen=True)
+class _Hit:
+    confidence: float
+    evidence: str
+    matched: str
+
+
+def _score_rule(compiled: CompiledRule, incident: Incident) -> _Hit | None:
+    rule = compiled.rule
+    weight = rule.weight
+    text_hit = None
+    if compiled.text is not None:
+        found = compiled.text.search(incident.text)
+        if found is None:
+            return None
+        text_hit = found.group(0)
+    if not rule.exception and compiled.message is None:
+        return _Hit(round(BASE[("text",)] * weight, 3), f"text matched /{rule.text}/", text_hit or "")
+    best = None
+    for position, exc in enumerate(incident.exceptions()):
+        factor = 1.0 if position == 0 else CHAIN_FACTOR
+        hit = _score_exception(compiled, exc, text_hit)
+        if hit and (best is None or hit.confidence * factor > best.confidence):
+            where = "" if position == 0 else " (in the exception chain)"
+            best = _Hit(round(hit.confidence * factor, 3), hit.evidence + where, hit.matched)
+    return best
+
+
+def _score_exception(compiled: CompiledRule, exc: ExceptionInfo, text_hit: str | None) -> _Hit | None:
+    rule = compiled.rule
+    class_hit = _class_hit(rule.exception, exc)
+    message_hit = None
+    if compiled.message is not None:
+        found = compiled.message.search(exc.message) or compiled.message.search(" ".join(exc.message.split()))
+        if found is None:
+            return None
+        message_hit = found.group(0)
+    if rule.exception and class_hit is None:
+        # A pasted library exception shows no MRO: a matching message still counts, as a message alone.
+        unknown_mro = not exc.mro and exc.type not in _BUILTIN
+        if message_hit is None or not unknown_mro:
+            return None
+        return _Hit(BASE[("message",)] * rule.weight, f"message matched /{rule.message}/", message_hit)
+    if rule.exception and message_hit is not None:
+        key = ("exception", "message")
+    elif message_hit is not None:
+        key = ("message",)
+    elif text_hit is not None:
+        key = ("exception", "text")
+    else:
+        key = ("builtin-exception",) if class_hit.rsplit(".", 1)[-1] in _BUILTIN else ("library-exception",)
+    parts = []
+    if class_hit:
+        via = "" if class_hit.rsplit(".", 1)[-1] == exc.type else f" (a base class of {exc.qualname})"
+        parts.append(f"exception {class_hit}{via}")
+    if message_hit is not None:
+        parts.append(f"message matched /{rule.message}/")
+    if text_hit is not None:
+        parts.append(f"text matched /{rule.text}/")
+    return _Hit(BASE[key] * rule.weight, " and ".join(parts), message_hit or text_hit or exc.type)
+
+
+def _class_hit(names: list[str], exc: ExceptionInfo) -> str | None:
+    """The first rule class name this exception answers to (bare names compare last components)."""
+    if not names:
+        return None
+    own = {n.rsplit(".", 1)[-1] for n in exc.class_names()}
+    for name in names:
+        if name.rsplit(".", 1)[-1] in own:
+            return name
+    return None

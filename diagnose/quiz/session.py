@@ -1,0 +1,391 @@
+"""The quiz engine: which questions to ask, grading and recording an answer, statistics.
+
+UI-independent: the CLI prompts (``command.py``) and the TUI panel both drive
+:class:`QuizEngine` and show its small result objects.  Every method that
+depends on time takes ``now`` (a timezone-aware datetime).
+
+Picking, for ``diagnose quiz``:
+
+1. cards that are due, from the entries the user has met (incident history),
+   oldest due first;
+2. then questions never asked yet, from those entries, most recently met
+   entry first;
+3. parameterised questions ("your config had r=8 …") join both lists when an
+   incident's probes can fill them.
+
+``entry_ids`` narrows the scope to given entries, ``include_all`` widens it to
+the whole KB.  Cards whose question no longer exists in the KB (an entry was
+edited or removed) are *orphans*: kept untouched, skipped when picking,
+listed by :meth:`QuizEngine.orphans` and in the stats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from fsrs import Card, Rating
+
+from diagnose.errors import UsageError
+from diagnose.kb.schema import Entry, QuizQuestion
+from diagnose.quiz import params as templates
+from diagnose.quiz.grading import Grade, concept_labels, grade
+from diagnose.quiz.scheduler import Outcome, QuizScheduler, rating_for
+from diagnose.quiz.store import CardRecord, ProgressStore, utc
+
+DEFAULT_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class QuizItem:
+    """One question to ask, with where it comes from."""
+
+    question: QuizQuestion
+    entry_id: str
+    entry_title: str
+    new: bool
+    due: datetime | None = None
+    params: dict | None = None  # set for a question parameterised by an incident
+
+    @property
+    def id(self) -> str:
+        return self.question.id
+
+    def to_dict(self) -> dict:
+        q = self.question
+        return {
+            "id": q.id,
+            "entry": self.entry_id,
+            "entry_title": self.entry_title,
+            "kind": q.kind,
+            "question": q.question,
+            "choices": list(q.choices),
+            "hint": q.hint,
+            "new": self.new,
+            "due": self.due.isoformat() if self.due else None,
+            "parameterised": self.params is not None,
+        }
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    item: QuizItem
+    grade: Grade
+    outcome: Outcome
+
+    def to_dict(self) -> dict:
+        q = self.item.question
+        return {
+            "id": q.id,
+            "entry": self.item.entry_id,
+            **self.grade.to_dict(),
+            "rating": self.outcome.rating.name.lower(),
+            "next_due": self.outcome.due.isoformat(),
+            "model_answer": q.answer,
+            "explanation": q.explanation,
+        }
+
+
+@dataclass(frozen=True)
+class OrphanCard:
+    question_id: str
+    entry_id: str
+    due: datetime
+
+
+@dataclass(frozen=True)
+class ConceptStat:
+    concept: str
+    asked: int
+    missed: int
+
+    @property
+    def miss_rate(self) -> float:
+        return self.missed / self.asked if self.asked else 0.0
+
+
+@dataclass(frozen=True)
+class Stats:
+    cards: int
+    due_now: int
+    new_available: int
+    reviews: int
+    reviewed_questions: int
+    retention: float | None  # share of answers not rated Again
+    predicted_recall: float | None  # mean FSRS retrievability of reviewed cards now
+    weakest: list[ConceptStat] = field(default_factory=list)
+    orphans: list[OrphanCard] = field(default_factory=list)
+    entries_met: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "cards": self.cards,
+            "due_now": self.due_now,
+            "new_available": self.new_available,
+            "reviews": self.reviews,
+            "reviewed_questions": self.reviewed_questions,
+            "retention": None if self.retention is None else round(self.retention, 4),
+            "predicted_recall": None if self.predicted_recall is None else round(self.predicted_recall, 4),
+            "weakest_concepts": [{"concept": c.concept, "asked": c.asked, "missed": c.missed} for c in self.weakest],
+            "orphans": [{"question_id": o.question_id, "entry": o.entry_id, "due": o.due.isoformat()}
+                        for o in self.orphans],
+            "entries_met": self.entries_met,
+        }
+
+
+def entries_of(kb: Any) -> Mapping[str, Entry]:
+    """Accept a ``KnowledgeBase`` (``.entries`` of loaded entries) or a plain id → Entry mapping."""
+    entries = getattr(kb, "entries", kb)
+    if not isinstance(entries, Mapping):
+        raise TypeError("expected a KnowledgeBase or a mapping of entry id to Entry")
+    return {key: getattr(value, "entry", value) for key, value in entries.items()}
+
+
+def load_entries(extra_dirs: Sequence[Path | str] = ()) -> Mapping[str, Entry]:
+    """The shipped KB plus ``--kb`` directories, through the KB loader."""
+    from diagnose.kb.loader import load_kb
+
+    return entries_of(load_kb([Path(d) for d in extra_dirs]))
+
+
+class QuizEngine:
+    def __init__(self, kb: Any, store: ProgressStore, scheduler: QuizScheduler | None = None) -> None:
+        self.entries = entries_of(kb)
+        self.store = store
+        self.scheduler = scheduler or QuizScheduler()
+        # question id → (entry, question); a question shared by entries belongs to the first.
+        self._questions: dict[str, tuple[Entry, QuizQuestion]] = {}
+        for entry in self.entries.values():
+            for question in entry.quiz:
+                self._questions.setdefault(question.id, (entry, question))
+
+    # -- lookup
+
+    def knows(self, question_id: str) -> bool:
+        return question_id in self._questions or question_id in templates.TEMPLATES
+
+    def check_entries(self, entry_ids: Sequence[str]) -> None:
+        unknown = [e for e in entry_ids if e not in self.entries]
+        if unknown:
+            raise UsageError(f"no KB entry {unknown[0]!r}; `diagnose kb list` shows the ids")
+
+    def item(self, question_id: str, now: datetime, probes: Mapping | None = None) -> QuizItem | None:
+        """The question ``question_id`` as it would be asked now (for ``--answer``)."""
+        record = self.store.get_card(question_id)
+        if question_id in self._questions:
+            entry, question = self._questions[question_id]
+            return self._kb_item(entry, question, record)
+        if question_id in templates.TEMPLATES:
+            fresh = self._template_params(probes)
+            entry_id, params = fresh.get(question_id, (None, None))
+            if params is None and record is not None:
+                entry_id, params = record.entry_id, record.params
+            if params is None:
+                return None
+            return self._template_item(question_id, params, entry_id or "", record)
+        return None
+
+    # -- picking
+
+    def pick(
+        self,
+        now: datetime,
+        *,
+        entry_ids: Sequence[str] | None = None,
+        include_all: bool = False,
+        limit: int | None = DEFAULT_LIMIT,
+    ) -> list[QuizItem]:
+        now = utc(now)
+        if entry_ids:
+            self.check_entries(entry_ids)
+            scope = list(dict.fromkeys(entry_ids))
+        elif include_all:
+            met = [e for e in self.store.met_entries() if e in self.entries]
+            scope = met + [e for e in self.entries if e not in met]
+        else:
+            scope = [e for e in self.store.met_entries() if e in self.entries]
+        in_scope = set(scope)
+        cards = {record.question_id: record for record in self.store.cards()}
+
+        due: list[QuizItem] = []
+        new: list[QuizItem] = []
+        for entry_id in scope:
+            entry = self.entries[entry_id]
+            for question in entry.quiz:
+                owner, _ = self._questions[question.id]
+                if owner.id != entry_id and owner.id in in_scope:
+                    continue  # shared question, asked once under its first entry
+                record = cards.get(question.id)
+                if record is None:
+                    new.append(self._kb_item(entry, question, None))
+                elif utc(record.card.due) <= now:
+                    due.append(self._kb_item(entry, question, record))
+
+        fresh = self._template_params()
+        for template_id in templates.TEMPLATES:
+            record = cards.get(template_id)
+            entry_id, params = fresh.get(template_id, (None, None))
+            if entry_id is not None and not (include_all or entry_id in in_scope):
+                entry_id, params = None, None
+            if record is not None and utc(record.card.due) <= now:
+                if params is None and (include_all or record.entry_id in in_scope):
+                    entry_id, params = record.entry_id, record.params
+                if params is not None:
+                    due.append(self._template_item(template_id, params, entry_id, record))
+            elif record is None and params is not None:
+                new.append(self._template_item(template_id, params, entry_id, None))
+
+        due = [item for item in due if item is not None]
+        new = [item for item in new if item is not None]
+        due.sort(key=lambda item: (item.due, item.id))
+        picked = due + new
+        return picked if limit is None else picked[: max(0, limit)]
+
+    def for_diagnosis(self, entry_ids: Sequence[str], probes: Mapping | None, now: datetime) -> QuizItem | None:
+        """The question to offer right after a diagnosis: the fired entry's first
+        question that is new or due; else a due or new question about the
+        user's own config; else None (nothing is asked twice in a day)."""
+        now = utc(now)
+        for entry_id in entry_ids:
+            entry = self.entries.get(entry_id)
+            if entry is None:
+                continue
+            for question in entry.quiz:
+                record = self.store.get_card(question.id)
+                if record is None or utc(record.card.due) <= now:
+                    return self._kb_item(entry, question, record)
+        if not entry_ids:
+            return None
+        for template, params in templates.from_probes(probes):
+            record = self.store.get_card(template.id)
+            if record is None or utc(record.card.due) <= now:
+                return self._template_item(template.id, params, entry_ids[0], record)
+        return None
+
+    # -- answering
+
+    def grade(self, item: QuizItem, answer: str | None) -> Grade:
+        return grade(item.question, answer)
+
+    def record(self, item: QuizItem, result: Grade, now: datetime,
+               rating: str | Rating | None = None, duration_ms: int | None = None) -> Outcome:
+        """Feed a graded answer (or the user's override rating) to FSRS and save it."""
+        now = utc(now)
+        chosen = rating_for(result, rating)
+        was_new = False
+
+        def review(card: Card | None):
+            nonlocal was_new
+            if card is None:
+                was_new = True
+                card = self.scheduler.new_card(item.id, now)
+            return self.scheduler.review(card, chosen, now, duration_ms)
+
+        card = self.store.apply_review(
+            item.id, item.entry_id, review,
+            score=result.score, present=result.present, missing=result.missing, params=item.params,
+        )
+        due = utc(card.due)
+        return Outcome(chosen, due, due - now, card.state, was_new)
+
+    def answer(self, item: QuizItem, answer: str | None, now: datetime,
+               rating: str | Rating | None = None, duration_ms: int | None = None) -> AnswerResult:
+        result = self.grade(item, answer)
+        return AnswerResult(item, result, self.record(item, result, now, rating, duration_ms))
+
+    # -- reporting
+
+    def orphans(self) -> list[OrphanCard]:
+        out = []
+        for record in self.store.cards():
+            if not self.knows(record.question_id):
+                out.append(OrphanCard(record.question_id, record.entry_id, utc(record.card.due)))
+            elif record.question_id in templates.TEMPLATES and record.params is None:
+                out.append(OrphanCard(record.question_id, record.entry_id, utc(record.card.due)))
+        return out
+
+    def stats(self, now: datetime) -> Stats:
+        now = utc(now)
+        records = self.store.cards()
+        orphans = self.orphans()
+        orphan_ids = {o.question_id for o in orphans}
+        live = [r for r in records if r.question_id not in orphan_ids]
+        due_now = sum(1 for r in live if utc(r.card.due) <= now)
+        met = [e for e in self.store.met_entries() if e in self.entries]
+        have = {r.question_id for r in records}
+        new_available = len({q.id for e in met for q in self.entries[e].quiz if q.id not in have})
+        reviews = self.store.reviews()
+        passed = sum(1 for r in reviews if r.rating != Rating.Again)
+        recalls = [self.scheduler.retrievability(r.card, now) for r in live if r.card.last_review]
+        concepts: dict[str, list[int]] = {}
+        for review in reviews:
+            for concept in review.present:
+                concepts.setdefault(concept, [0, 0])[0] += 1
+            for concept in review.missing:
+                counts = concepts.setdefault(concept, [0, 0])
+                counts[0] += 1
+                counts[1] += 1
+        weakest = sorted(
+            (ConceptStat(c, asked, missed) for c, (asked, missed) in concepts.items() if missed),
+            key=lambda s: (-s.miss_rate, -s.missed, s.concept),
+        )[:5]
+        return Stats(
+            cards=len(records),
+            due_now=due_now,
+            new_available=new_available,
+            reviews=len(reviews),
+            reviewed_questions=len({r.question_id for r in reviews}),
+            retention=passed / len(reviews) if reviews else None,
+            predicted_recall=sum(recalls) / len(recalls) if recalls else None,
+            weakest=weakest,
+            orphans=orphans,
+            entries_met=len(met),
+        )
+
+    # -- internals
+
+    def _kb_item(self, entry: Entry, question: QuizQuestion, record: CardRecord | None) -> QuizItem:
+        return QuizItem(question, entry.id, entry.title, record is None,
+                        utc(record.card.due) if record else None)
+
+    def _template_item(self, template_id: str, params: Mapping, entry_id: str | None,
+                       record: CardRecord | None) -> QuizItem | None:
+        question = templates.build(template_id, params)
+        if question is None:
+            return None
+        entry = self.entries.get(entry_id or "")
+        title = entry.title if entry else "Your LoRA configuration"
+        return QuizItem(question, entry_id or "", title, record is None,
+                        utc(record.card.due) if record else None, dict(params))
+
+    def _template_params(self, probes: Mapping | None = None) -> dict[str, tuple[str, dict]]:
+        """template id → (entry id, params) from ``probes`` or else the newest incident that fills it."""
+        found: dict[str, tuple[str, dict]] = {}
+        if probes is not None:
+            for template, params in templates.from_probes(probes):
+                found[template.id] = ("", params)
+        for entry_ids, incident_probes in self.store.recent_probes():
+            for template, params in templates.from_probes(incident_probes):
+                if template.id in found and found[template.id][0]:
+                    continue
+                if template.id in found:  # given probes win; borrow the incident's entry
+                    found[template.id] = (entry_ids[0] if entry_ids else "", found[template.id][1])
+                else:
+                    found[template.id] = (entry_ids[0] if entry_ids else "", params)
+        return found
+
+
+def interval_words(interval: timedelta) -> str:
+    """'in 10 minutes', 'in 3 days' — for showing when a card comes back."""
+    seconds = max(0, int(interval.total_seconds()))
+    if seconds < 90:
+        return "in a minute" if seconds > 30 else "now"
+    if seconds < 90 * 60:
+        return f"in {round(seconds / 60)} minutes"
+    if seconds < 20 * 3600:
+        return f"in {round(seconds / 3600)} hours"
+    days = round(seconds / 86400)
+    return "tomorrow" if days == 1 else f"in {days} days"

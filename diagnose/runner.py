@@ -1,0 +1,263 @@
+"""Run the user's command exactly as if they had run it, with the capture hook.
+
+Output: when our stdout/stderr is a terminal, the child gets a pseudo-terminal
+of the same size for it (so ``isatty``, tqdm and colours behave as without the
+wrapper) with output post-processing off, so its bytes reach the real terminal
+unchanged; otherwise a pipe.  Either way every byte is copied as read, and a
+bounded tail is kept for diagnosis.  stdin is inherited untouched.
+
+Signals: the child stays in our process group, so a Ctrl-C at the terminal
+reaches it directly, exactly as without us.  SIGINT/SIGTERM sent to the
+wrapper by another process (``kill``) are forwarded.  Telling the two apart
+needs the sender, so the signals are blocked and read with ``sigtimedwait``.
+A child killed by a signal is reported as such, and the wrapper ends the same
+way so that its own parent sees the same status.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from diagnose.errors import UsageError
+
+HOOK_DIR = Path(__file__).resolve().parent / "capture" / "hookdir"
+CAPTURE_ENV = "DIAGNOSE_CAPTURE_DIR"
+TAIL_BYTES = 256 * 1024
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# si_code values (Linux): sent by kill()/sigqueue()/tgkill() vs. by the kernel (a terminal's Ctrl-C).
+_SENT_BY_PROCESS = {0, -1, -6}
+
+
+@dataclass
+class RunResult:
+    command: list[str]
+    exit_code: int | None
+    signal: int | None
+    tail: bytes
+    captures: list[dict] = field(default_factory=list)
+    script: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.exit_code != 0
+
+    @property
+    def signal_name(self) -> str | None:
+        if self.signal is None:
+            return None
+        try:
+            return signal.Signals(self.signal).name
+        except ValueError:
+            return f"signal {self.signal}"
+
+
+def build_command(target: list[str]) -> tuple[list[str], str | None]:
+    """TARGET [ARGS...] -> argv, and the user's script when there is one."""
+    if not target:
+        raise UsageError("diagnose run: give a script, -m module, or a command to run")
+    first = target[0]
+    if first == "-m":
+        if len(target) < 2:
+            raise UsageError("diagnose run: -m needs a module name")
+        return [sys.executable, *target], None
+    if first.endswith(".py"):
+        path = Path(first)
+        if not path.is_file():
+            raise UsageError(f"diagnose run: no such script: {first}")
+        return [sys.executable, *target], str(path.resolve())
+    executable = shutil.which(first)
+    if executable is None:
+        raise UsageError(f"diagnose run: command not found: {first}")
+    return target, _script_in(target[1:])
+
+
+def _script_in(args: list[str]) -> str | None:
+    """The training script of ``python x.py`` / ``torchrun ... x.py`` / ``accelerate launch x.py``."""
+    for arg in args:
+        if arg.endswith(".py") and Path(arg).is_file():
+            return str(Path(arg).resolve())
+    return None
+
+
+def child_environment(capture_dir: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ if base is None else base)
+    existing = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(HOOK_DIR) + (os.pathsep + existing if existing else "")
+    env[CAPTURE_ENV] = capture_dir
+    return env
+
+
+class _Tail:
+    """The last TAIL_BYTES of the combined output, for the text parser."""
+
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.lock = threading.Lock()
+
+    def add(self, data: bytes) -> None:
+        with self.lock:
+            self.buffer += data
+            if len(self.buffer) > 2 * TAIL_BYTES:
+                del self.buffer[: len(self.buffer) - TAIL_BYTES]
+
+    def bytes(self) -> bytes:
+        with self.lock:
+            return bytes(self.buffer[-TAIL_BYTES:])
+
+
+def _open_output(real_fd: int) -> tuple[int, int]:
+    """(our read end, the child's write end) for one of stdout/stderr."""
+    if os.isatty(real_fd):
+        import pty
+        import termios
+
+        master, slave = pty.openpty()
+        attrs = termios.tcgetattr(slave)
+        attrs[1] &= ~termios.OPOST  # no \n -> \r\n: bytes pass as written
+        termios.tcsetattr(slave, termios.TCSANOW, attrs)
+        _copy_window_size(real_fd, slave)
+        return master, slave
+    read_end, write_end = os.pipe()
+    return read_end, write_end
+
+
+def _copy_window_size(from_fd: int, to_fd: int) -> None:
+    import fcntl
+    import termios
+
+    try:
+        size = fcntl.ioctl(from_fd, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(to_fd, termios.TIOCSWINSZ, size)
+    except OSError:
+        pass
+
+
+def _pump(source: int, dest: int, tail: _Tail, sink=None) -> None:
+    """Copy bytes from the child to our fd until EOF (EIO on a closed pty)."""
+    while True:
+        try:
+            data = os.read(source, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        tail.add(data)
+        if sink is not None:
+            sink(data)
+        view = memoryview(data)
+        while view:
+            try:
+                written = os.write(dest, view)
+            except BlockingIOError:
+                continue
+            except OSError:  # our own output closed (e.g. `| head`): keep draining the child
+                break
+            view = view[written:]
+    os.close(source)
+
+
+def run(target: list[str], *, on_output=None) -> RunResult:
+    """Run TARGET to completion; stream its output; return status, tail and captures.
+
+    ``on_output(stream, data)`` sees every chunk too (the TUI uses its own
+    runner; this hook is for tests and tools).
+    """
+    command, script = build_command(target)
+    capture_dir = tempfile.mkdtemp(prefix="diagnose-capture-")
+    os.chmod(capture_dir, 0o700)
+    tail = _Tail()
+    pipes = [_open_output(1), _open_output(2)]
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [*FORWARDED, signal.SIGCHLD, signal.SIGWINCH])
+
+    def restore_signal_mask() -> None:  # in the child, between fork and exec
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+    import subprocess
+
+    try:
+        try:
+            child = subprocess.Popen(
+                command, stdout=pipes[0][1], stderr=pipes[1][1], env=child_environment(capture_dir),
+                preexec_fn=restore_signal_mask, close_fds=True,
+            )
+        except OSError as error:
+            raise UsageError(f"diagnose run: cannot start {command[0]}: {error.strerror}") from None
+        finally:
+            for _, child_end in pipes:
+                os.close(child_end)
+        pumps = [
+            threading.Thread(target=_pump, args=(read_end, fd, tail,
+                                                 (lambda d, s=fd: on_output(s, d)) if on_output else None),
+                             daemon=True)
+            for (read_end, _), fd in zip(pipes, (1, 2))
+        ]
+        for pump in pumps:
+            pump.start()
+        status = _wait_forwarding_signals(child)
+        for pump in pumps:
+            pump.join(timeout=2.0)  # a grandchild may still hold the output open: don't hang on it
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    captures = read_captures(capture_dir)
+    shutil.rmtree(capture_dir, ignore_errors=True)
+    exit_code, signum = (None, -status) if status < 0 else (status, None)
+    return RunResult(command=command, exit_code=exit_code, signal=signum, tail=tail.bytes(),
+                     captures=captures, script=script)
+
+
+def _wait_forwarding_signals(child) -> int:
+    watched = [*FORWARDED, signal.SIGCHLD, signal.SIGWINCH]
+    while True:
+        code = child.poll()
+        if code is not None:
+            return code
+        info = signal.sigtimedwait(watched, 0.2)
+        if info is None or info.si_signo == signal.SIGCHLD:
+            continue
+        if info.si_signo == signal.SIGWINCH:
+            continue  # the pty keeps the size it started with; tqdm reads it once anyway
+        if info.si_code in _SENT_BY_PROCESS and info.si_pid != child.pid:
+            try:
+                child.send_signal(info.si_signo)
+            except ProcessLookupError:
+                pass
+
+
+def read_captures(directory: str) -> list[dict]:
+    """Capture files, first failure first (the root cause of a multi-rank crash)."""
+    import json
+
+    found = []
+    for path in sorted(Path(directory).glob("capture-*.json")):
+        try:
+            found.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue  # a half-written capture (killed mid-write) is no worse than none
+    found.sort(key=lambda c: c.get("time", 0))
+    return found
+
+
+def end_like(result: RunResult) -> int:
+    """Exit the way the child did: same code, or die by the same signal."""
+    if result.signal is None:
+        return result.exit_code or 0
+    import resource
+
+    signum = result.signal
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # the child's crash, not a core of ours
+        signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.kill(os.getpid(), signum)
+    except (OSError, ValueError):
+        pass
+    return 128 + signum

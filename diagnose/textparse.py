@@ -1,0 +1,196 @@
+"""Traceback text parser: an Incident from pasted or logged text.
+
+Real pastes are noisy: log lines before and after, ANSI colours, ``[rank0]:``
+prefixes, timestamps, lines hard-wrapped at 80 columns, Rich box-drawn
+tracebacks, chained exceptions, tracebacks cut off at either end, or only the
+final error line.  ``normalize`` undoes the noise line by line; ``parse_text``
+then finds the exception chain, frames and final error.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from dataclasses import dataclass, field
+
+from diagnose.incident import ExceptionInfo, Frame, Incident
+
+MAX_TEXT = 2_000_000  # characters; a longer paste keeps its end, where the error is
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+_PREFIXES = [
+    re.compile(r"^\[(?:rank|RANK)\s?\d+\]:\s?"),  # torchrun: [rank0]:
+    re.compile(r"^(?:rank|RANK)\s?\d+:\s?"),
+    re.compile(r"^\[default\d+\]:\s?"),  # torchrun --tee: [default0]:
+    re.compile(r"^\d+:\s(?=\s*(?:File|Traceback|\w+(?:Error|Exception)))"),  # srun -l / accelerate: "0: "
+    re.compile(r"^\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
+               r"(?:\s*(?:-\s*)?(?:\[?[A-Za-z_.]+\]?\s*-\s*)?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?)?"
+               r"(?:\s*-\s*|\s*:\s|\s)"),  # 2026-11-28 10:15:32,123 - name - ERROR - / [2026-…]
+    re.compile(r"^\[\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]\s?"),  # [10:15:32]
+    re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+\s+\S+:\d+\]\s?"),  # glog: E1128 10:15:32.123 123 f.cc:12]
+    re.compile(r"^[\w.-]+\s+\|\s"),  # docker compose: app_1  | …
+]
+_BOX_LINE = re.compile(r"^\s*[│┃|]\s?(.*?)\s*[│┃|]\s*$")
+_BOX_EDGE = re.compile(r"^\s*[╭╰┏┗+][─━-]")
+_RICH_FRAME = re.compile(r"^(?P<file>\S.*?\.py):(?P<line>\d+) in (?P<func>[\w<>.]+)\s*$")
+
+_TRACEBACK = re.compile(r"^\s*Traceback \(most recent call last\):?\s*$")
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+_CAUSE = "The above exception was the direct cause of the following exception"
+_CONTEXT = "During handling of the above exception, another exception occurred"
+# An exception line: a (dotted) class name ending like Python's exception names, then ": message".
+_EXCEPTION = re.compile(
+    r"^\s*(?P<type>(?:[A-Za-z_][\w]*\.){0,8}[A-Z_]?[\w]*(?:Error|Exception|Warning|Interrupt|Exit|Iteration|Failure))"
+    r"(?::\s?(?P<message>.*))?\s*$"
+)
+_LOG_LINE = re.compile(r"^\s*(?:\d+%\||[\w.-]+:\s|wandb:|\[|\d{4}-\d{2}-\d{2}|INFO|WARNING|DEBUG|ERROR\b)")
+_BUILTIN_EXCEPTIONS = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
+
+
+def normalize(text: str) -> str:
+    """Undo terminal and logging noise; one logical line per line."""
+    text = text[-MAX_TEXT:].replace("\r\n", "\n")
+    text = _ANSI.sub("", text)
+    lines = []
+    for raw in text.split("\n"):
+        line = raw.rsplit("\r", 1)[-1] if "\r" in raw.rstrip("\r") else raw.rstrip("\r")  # progress bars
+        for _ in range(3):  # prefixes stack: "[rank0]: 2026-… - ERROR - …"
+            stripped = line
+            for prefix in _PREFIXES:
+                stripped = prefix.sub("", stripped, count=1)
+            if stripped == line:
+                break
+            line = stripped
+        lines.append(line.rstrip())
+    lines = _unbox(lines)
+    return "\n".join(_unwrap(lines))
+
+
+def _unbox(lines: list[str]) -> list[str]:
+    """Rich's box-drawn traceback back to plain frame lines."""
+    if not any(_BOX_EDGE.match(line) for line in lines):
+        return lines
+    out = []
+    for line in lines:
+        if _BOX_EDGE.match(line):
+            if "Traceback" in line:
+                out.append("Traceback (most recent call last):")
+            continue
+        boxed = _BOX_LINE.match(line)
+        if boxed:
+            inner = boxed.group(1).strip()
+            frame = _RICH_FRAME.match(inner)
+            if frame:
+                out.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["func"]}')
+            continue  # code context and locals panels
+        out.append(line)
+    return out
+
+
+def _unwrap(lines: list[str]) -> list[str]:
+    """Join lines a terminal hard-wrapped: several lines of the same, maximal width."""
+    widths = [len(line) for line in lines if len(line) >= 60]
+    if len(widths) < 2:
+        return lines
+    width = max(widths)
+    if sum(1 for w in widths if w == width) < 2:
+        return lines
+    out: list[str] = []
+    joining = False
+    for line in lines:
+        if joining and out:
+            out[-1] += line
+        else:
+            out.append(line)
+        joining = len(line) == width
+    return out
+
+
+@dataclass
+class _Block:
+    """One exception as seen in the text: its frames and final line."""
+
+    frames: list[Frame] = field(default_factory=list)
+    type: str | None = None
+    message_lines: list[str] = field(default_factory=list)
+    relation: str | None = None  # how this one led to the next
+
+
+def parse_text(text: str) -> Incident:
+    """An Incident from traceback text; ``exception`` is None when no error line is found."""
+    clean = normalize(text)
+    blocks = _blocks(clean.split("\n"))
+    found = [b for b in blocks if b.type]
+    if not found:
+        return Incident(source="text", exception=None, text=clean)
+    infos = [_info(b) for b in found]
+    return Incident(source="text", exception=infos[-1], chain=infos[:-1], text=clean)
+
+
+def _info(block: _Block) -> ExceptionInfo:
+    qualname = block.type or ""
+    bare = qualname.rsplit(".", 1)[-1]
+    mro: tuple[str, ...] = ()
+    if qualname in _BUILTIN_EXCEPTIONS:
+        mro = tuple(k.__name__ for k in getattr(builtins, qualname).__mro__ if k is not object)
+    message = "\n".join(block.message_lines).strip()
+    return ExceptionInfo(type=bare, qualname=qualname, message=message, mro=mro,
+                         frames=tuple(block.frames), relation=block.relation)
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    blocks: list[_Block] = []
+    current = _Block()
+    in_message = False
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if _TRACEBACK.match(line):
+            if current.type or current.frames:
+                blocks.append(current)
+            current, in_message = _Block(), False
+        elif _CAUSE in line or _CONTEXT in line:
+            if current.type or current.frames:
+                current.relation = "cause" if _CAUSE in line else "context"
+                blocks.append(current)
+            current, in_message = _Block(), False
+        elif frame := _FRAME.match(line):
+            if current.type:  # frames after a final line: a new, cut-off traceback
+                blocks.append(current)
+                current = _Block()
+            code = ""
+            if i + 1 < len(lines) and lines[i + 1].startswith("    ") and not _FRAME.match(lines[i + 1]):
+                code = lines[i + 1].strip()
+                i += 1
+                while i + 1 < len(lines) and re.fullmatch(r"\s*[~^\s]+", lines[i + 1] or "x"):
+                    i += 1  # the ^^^^ markers under the code
+            current.frames.append(Frame(file=frame["file"], line=int(frame["line"]),
+                                        function=(frame["func"] or "?").strip(), code=code))
+            in_message = False
+        elif (match := _EXCEPTION.match(line)) and _looks_like_exception(match, line, current):
+            if current.type:
+                blocks.append(current)
+                current = _Block()
+            current.type = match["type"]
+            current.message_lines = [match["message"] or ""]
+            in_message = True
+        elif in_message and stripped and not _LOG_LINE.match(line) and len(current.message_lines) < 40:
+            current.message_lines.append(line)
+        elif in_message and not stripped:
+            in_message = False
+        i += 1
+    if current.type or current.frames:
+        blocks.append(current)
+    return blocks
+
+
+def _looks_like_exception(match: re.Match, line: str, current: _Block) -> bool:
+    """Reject log lines that merely look like ``SomeError: ...``."""
+    name = match["type"]
+    if line.startswith((" ", "\t")) and not current.frames and match["message"] is None:
+        return False
+    last = name.rsplit(".", 1)[-1]
+    if not last[:1].isupper() and last not in _BUILTIN_EXCEPTIONS:
+        return False
+    return match["message"] is not None or name in _BUILTIN_EXCEPTIONS or "." in name or bool(current.frames)

@@ -1,0 +1,136 @@
+"""The two front doors, as the CLI (and the TUI) use them: run-and-diagnose, explain."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from diagnose.errors import UsageError
+from diagnose.paths import last_report_path
+
+MAX_EXPLAIN_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class Options:
+    json: bool = False
+    kb_dirs: list[str] = field(default_factory=list)
+    quiz: bool = True
+    verbose: bool = False
+
+
+def load_knowledge(kb_dirs):
+    from diagnose.kb.loader import load_kb
+
+    kb = load_kb(kb_dirs)
+    for problem in kb.problems:
+        print(f"diagnose: warning: {problem}", file=sys.stderr)
+    return kb
+
+
+def read_traceback_input(source: str | None) -> str:
+    """Text of FILE or stdin ('-' or none), refusing what cannot be a traceback."""
+    if source in (None, "-"):
+        if sys.stdin is None or sys.stdin.isatty():
+            raise UsageError("diagnose explain: paste a traceback on stdin (end with Ctrl-D) or give a FILE")
+        data = sys.stdin.buffer.read(MAX_EXPLAIN_BYTES + 1)
+        name = "stdin"
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise UsageError(f"diagnose explain: no such file: {source}")
+        if path.is_dir():
+            raise UsageError(f"diagnose explain: {source} is a directory, not a traceback file")
+        try:
+            size = path.stat().st_size
+            if size > MAX_EXPLAIN_BYTES:
+                raise UsageError(f"diagnose explain: {source} is {size / 2**20:.0f} MB; pass its end instead: "
+                                 f"tail -c 1000000 {source} | diagnose explain -")
+            data = path.read_bytes()
+        except OSError as error:
+            raise UsageError(f"diagnose explain: cannot read {source}: {error.strerror}") from None
+        name = source
+    if len(data) > MAX_EXPLAIN_BYTES:
+        raise UsageError("diagnose explain: input is over 50 MB; pass its end instead (tail -c 1000000 …)")
+    if not data.strip():
+        raise UsageError(f"diagnose explain: {name} is empty")
+    if b"\x00" in data[:65536]:
+        raise UsageError(f"diagnose explain: {name} looks binary, not a traceback")
+    text = data.decode("utf-8", "replace")
+    if text.count("\ufffd") > max(16, len(text) // 20):
+        raise UsageError(f"diagnose explain: {name} is not text (mostly undecodable bytes)")
+    return text
+
+
+def explain(source: str | None, options: Options) -> int:
+    from diagnose.engine import explain_text
+
+    text = read_traceback_input(source)
+    kb = load_knowledge(options.kb_dirs)
+    report = explain_text(text, kb)
+    _deliver(report, options, command=["explain", source or "-"])
+    return 0
+
+
+def run(target: list[str], options: Options) -> int:
+    from diagnose import runner
+    from diagnose.engine import diagnose_incident, incident_from_run
+
+    result = runner.run(target)
+    if not result.failed:
+        return 0
+    kb = load_knowledge(options.kb_dirs)
+    incident = incident_from_run(result)
+    report = diagnose_incident(incident, kb, script=result.script)
+    _deliver(report, options, command=result.command)
+    return runner.end_like(result)
+
+
+def _deliver(report, options: Options, command: list[str]) -> None:
+    from rich.console import Console
+
+    save_last_report(report)
+    _record_history(report, command)
+    if options.json:
+        sys.stdout.write(report.to_json() + "\n")
+        sys.stdout.flush()
+        return
+    console = Console(stderr=True)
+    from diagnose.present import render_report
+
+    render_report(report, console, verbose=options.verbose)
+    if options.quiz and report.diagnoses and sys.stdin.isatty() and sys.stderr.isatty():
+        _offer_quiz(report, console)
+
+
+def save_last_report(report) -> None:
+    path = last_report_path()
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(report.to_json())
+    os.replace(tmp, path)
+
+
+def _record_history(report, command: list[str]) -> None:
+    """Remember the incident (the quiz draws from what the user has met; the TUI lists it)."""
+    import json
+    import shlex
+
+    from diagnose.errors import DiagnoseError
+    from diagnose.quiz import store
+
+    try:
+        store.record_incident(command=shlex.join(command), source=report.incident.source,
+                              entry_ids=[d.id for d in report.diagnoses], report=json.loads(report.to_json()),
+                              probes=report.incident.probes)
+    except DiagnoseError as error:  # a broken progress database must not hide the diagnosis
+        print(f"diagnose: warning: incident not saved to history: {error}", file=sys.stderr)
+
+
+def _offer_quiz(report, console) -> None:
+    from diagnose.quiz.command import offer_after_diagnosis
+
+    offer_after_diagnosis([d.id for d in report.diagnoses[:1]], report.incident.probes, console)
