@@ -253,8 +253,9 @@ def end_like(result: RunResult) -> int:
     signum = result.signal
     try:
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # the child's crash, not a core of ours
-        signal.signal(signum, signal.SIG_DFL)
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
+        if signum not in (signal.SIGKILL, signal.SIGSTOP):  # those two cannot be caught or blocked anyway
+            signal.signal(signum, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, [signum])
         sys.stdout.flush()
         sys.stderr.flush()
         os.kill(os.getpid(), signum)

@@ -130,11 +130,14 @@ def run(args: argparse.Namespace, *, ask: Ask | None = None, console: Any = None
 
         items = engine.pick(now(), entry_ids=args.entry, include_all=args.all_entries, limit=args.limit)
         if args.json:
-            _print_json({
+            listing = {
                 "schema": 1,
                 "questions": [item.to_dict() for item in items],
                 "answer_with": "diagnose quiz --answer QUESTION_ID TEXT [--rating again|hard|good|easy] --json",
-            })
+            }
+            if not items and not args.entry and not args.all_entries and not store.met_entries():
+                listing["note"] = "no diagnosed errors in your history yet; --all draws from the whole KB"
+            _print_json(listing)
             return 0
         if ask is None:
             if not _interactive():
@@ -229,8 +232,9 @@ def show_question(console: Any, item: QuizItem, counter: str = "") -> None:
     for index, choice in enumerate(item.question.choices, 1):
         body.append(f"\n  {index}) {choice}")
     status = "new" if item.new else "due"
-    title = " · ".join(part for part in (counter, item.entry_title, status) if part)
-    console.print(Panel(body, title=_escape(title), title_align="left"))
+    title = " · ".join(part for part in (counter, status) if part)
+    console.print(Panel(body, title=_escape(title), title_align="left",
+                        subtitle=_escape(item.entry_title), subtitle_align="right"))
 
 
 def show_grade(console: Any, item: QuizItem, result: Grade) -> None:

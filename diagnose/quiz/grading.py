@@ -17,6 +17,7 @@ grade.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import re
 import unicodedata
@@ -108,7 +109,7 @@ def grade(question: QuizQuestion, answer: str | None) -> Grade:
     else:
         result = _grade_open(question, text)
     if truncated:
-        result = Grade(**{**result.__dict__, "truncated": True})
+        result = dataclasses.replace(result, truncated=True)
     return result
 
 

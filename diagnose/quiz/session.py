@@ -32,7 +32,7 @@ from fsrs import Card, Rating
 from diagnose.errors import UsageError
 from diagnose.kb.schema import Entry, QuizQuestion
 from diagnose.quiz import params as templates
-from diagnose.quiz.grading import Grade, concept_labels, grade
+from diagnose.quiz.grading import Grade, grade
 from diagnose.quiz.scheduler import Outcome, QuizScheduler, rating_for
 from diagnose.quiz.store import CardRecord, ProgressStore, utc
 
@@ -151,7 +151,28 @@ def load_entries(extra_dirs: Sequence[Path | str] = ()) -> Mapping[str, Entry]:
     return entries_of(load_kb([Path(d) for d in extra_dirs]))
 
 
+def open_engine(extra_dirs: Sequence[Path | str] = (), *, kb: Any = None,
+                path: Path | str | None = None) -> "QuizEngine":
+    """An engine on the user's progress database and KB (the shipped one plus ``extra_dirs``).
+
+    Close it (or use it in a ``with``) to close the database.
+    """
+    entries = entries_of(kb) if kb is not None else load_entries(extra_dirs)
+    return QuizEngine(entries, ProgressStore(path))
+
+
 class QuizEngine:
+    """Pick, grade, record, report. Thread-safe as far as the store is (one lock)."""
+
+    def __enter__(self) -> "QuizEngine":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.store.close()
+
     def __init__(self, kb: Any, store: ProgressStore, scheduler: QuizScheduler | None = None) -> None:
         self.entries = entries_of(kb)
         self.store = store

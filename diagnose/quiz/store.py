@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -216,11 +217,16 @@ def _classify(error: sqlite3.Error, path: Path) -> ProgressDatabaseError:
 
 
 class ProgressStore:
-    """One connection to the progress database. Use as a context manager."""
+    """One connection to the progress database. Use as a context manager.
+
+    Safe to share between the threads of one process (a TUI's workers): calls
+    are serialised by a lock.  Other processes coordinate through SQLite.
+    """
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else paths.database_path()
         self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
         self._open()
 
     # -- lifecycle
@@ -230,7 +236,8 @@ class ProgressStore:
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
+                                   check_same_thread=False)
         except sqlite3.Error as error:
             raise _classify(error, self.path) from error
         try:
@@ -252,9 +259,10 @@ class ProgressStore:
             raise
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def __enter__(self) -> "ProgressStore":
         return self
@@ -271,29 +279,34 @@ class ProgressStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """A write transaction, taken up front so concurrent writers queue."""
-        conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
-            raise _classify(error, self.path) from error
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
+        with self._lock:
+            conn = self.conn
             try:
-                conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise _classify(error, self.path) from error
+            try:
+                yield conn
             except sqlite3.Error as error:
                 conn.execute("ROLLBACK")
                 raise _classify(error, self.path) from error
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as error:
+                    conn.execute("ROLLBACK")
+                    raise _classify(error, self.path) from error
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        try:
-            yield self.conn
-        except sqlite3.Error as error:
-            raise _classify(error, self.path) from error
+        with self._lock:
+            try:
+                yield self.conn
+            except sqlite3.Error as error:
+                raise _classify(error, self.path) from error
 
     def schema_version(self) -> int:
         with self._read() as conn:

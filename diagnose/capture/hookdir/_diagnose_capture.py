@@ -93,11 +93,7 @@ def _chain(exc):
             current, relation = current.__context__, "context"
         else:
             current = None
-    records.reverse()
-    # ``relation`` was recorded on the later exception; move it to the earlier one it describes.
-    relations = [r["relation"] for r in records]
-    for i, record in enumerate(records):
-        record["relation"] = relations[i + 1] if i + 1 < len(records) else None
+    records.reverse()  # each record's relation says how it led to the one after it
     return records
 
 
@@ -123,6 +119,7 @@ def _tb_frames(exc):
 
 def capture_record(exc, thread_name=None, deadline=None):
     """Everything the capture file holds, as a JSON-ready dict."""
+    started = time.monotonic()
     deadline = deadline or _Deadline(TIME_BUDGET_S)
     chain = _chain(exc)
     try:
@@ -148,6 +145,7 @@ def capture_record(exc, thread_name=None, deadline=None):
         record["probes"] = _probe_all()(exc, _tb_frames(exc), deadline)
     except BaseException as error:  # noqa: BLE001 - a failed probe still leaves a useful capture
         record["probes"] = {"error": _safe_str(error, 300)}
+    record["capture_seconds"] = round(time.monotonic() - started, 3)
     return record
 
 

@@ -14,8 +14,15 @@ import sys
 
 MAX_MODELS = 3
 MAX_MODULE_NAMES = 3000
+MAX_SUFFIX_GROUPS = 500
 MAX_ATTRIBUTE_NAMES = 1500
 MAX_TENSORS = 40
+MAX_VARIABLE_NAMES = 4
+MAX_PLACE_MODULES = 8
+# config attributes that size a model (activations, memory); transformers'
+# attribute_map makes hidden_size etc. work for GPT-2's n_embd too.
+CONFIG_DIMS = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+               "num_key_value_heads", "vocab_size", "max_position_embeddings", "n_inner", "torch_dtype", "dtype")
 USER_FRAMES_FOR_TENSORS = 3
 SIMPLE = (int, float, str, bool, type(None))
 LIBRARIES = ("torch", "transformers", "peft", "accelerate", "bitsandbytes", "trl", "datasets", "deepspeed")
@@ -50,6 +57,7 @@ def probe_all(exc, frames, deadline):
         ("optimizers", lambda: _optimizers(frames, torch)),
         ("attribute_error", lambda: _attribute_error(exc)),
         ("callables", lambda: _callables(frames)),
+        ("training_args", lambda: _training_args(frames)),
         ("cuda", lambda: _cuda(torch)),
     ]
     for key, probe in steps:
@@ -102,15 +110,48 @@ def _models(frames, torch, deadline):
                 seen.add(id(value))
                 candidates.append(value)
     # Biggest first: the whole model before its layers; skip what is inside a probed model.
-    candidates.sort(key=lambda m: -_param_count(m, deadline))
+    # Counting gets a small slice of the budget, so that probing the model itself has time.
+    counting = _SubDeadline(deadline, 0.15)
+    candidates.sort(key=lambda m: -_param_count(m, counting))
     probed, inside = [], set()
     for model in candidates:
-        if len(probed) >= MAX_MODELS or deadline.passed():
+        if len(probed) >= MAX_MODELS or (probed and deadline.passed()):
             break
         if id(model) in inside:
             continue
-        probed.append(_model_probe(model, inside, deadline))
+        probe = _model_probe(model, inside, deadline)
+        names = _user_names(frames, model)
+        if names:
+            probe["variables"] = names
+        probed.append(probe)
     return probed
+
+
+def _user_frames(frames):
+    return [f for f in frames if not _is_library_file(f.f_code.co_filename)]
+
+
+def _user_names(frames, obj):
+    """Names bound to ``obj`` in the user's own frames, innermost first (what a patch edits)."""
+    names = []
+    for frame in _user_frames(frames):
+        for name, value in _frame_values(frame):
+            if value is obj and name not in names and not name.startswith("_"):
+                names.append(name)
+                if len(names) >= MAX_VARIABLE_NAMES:
+                    return names
+    return names
+
+
+class _SubDeadline:
+    def __init__(self, parent, seconds):
+        import time
+
+        self._time = time.monotonic
+        self.end = min(parent.end, self._time() + seconds)
+
+    def passed(self):
+        return self._time() > self.end
 
 
 def _param_count(module, deadline):
@@ -145,13 +186,23 @@ def _model_probe(model, inside, deadline):
         if len(modules) < MAX_MODULE_NAMES:
             modules.append([name, type_name, is_leaf])
         suffix = name.rsplit(".", 1)[-1]
+        if suffix.isdigit():
+            suffix = "#"  # positions in a ModuleList/Sequential: one group, not one per index
+        if suffix not in groups and len(groups) >= MAX_SUFFIX_GROUPS:
+            probe["suffixes_truncated"] = True
+            continue
         group = groups.setdefault(suffix, {"count": 0, "types": {}, "leaf": is_leaf, "example": name})
         group["count"] += 1
-        group["types"][type_name] = group["types"].get(type_name, 0) + 1
+        if type_name in group["types"] or len(group["types"]) < 20:
+            group["types"][type_name] = group["types"].get(type_name, 0) + 1
     probe["module_count"] = count
     probe["modules"] = modules
     probe["suffixes"] = groups
     probe["parameters"] = _parameter_summary(model, deadline)
+    if config is not None:
+        dims = _config_dims(config)
+        if dims:
+            probe["dims"] = dims
     peft_config = getattr(model, "peft_config", None)
     if isinstance(peft_config, dict):
         probe["peft_config"] = {str(k): _config_fields(v) for k, v in list(peft_config.items())[:4]}
@@ -168,23 +219,47 @@ def _model_probe(model, inside, deadline):
     return probe
 
 
+def _config_dims(config):
+    dims = {}
+    for name in CONFIG_DIMS:
+        try:
+            value = getattr(config, name, None)
+        except BaseException:  # noqa: BLE001
+            continue
+        if isinstance(value, int) and not isinstance(value, bool):
+            dims[name] = value
+        elif value is not None and type(value).__name__ == "dtype":
+            dims[name] = str(value).replace("torch.", "")
+        elif isinstance(value, str) and name in ("torch_dtype", "dtype"):
+            dims[name] = value[:20]
+    return dims
+
+
 def _parameter_summary(model, deadline):
     total = trainable = 0
     by_place, trainable_by_place, trainable_names = {}, {}, []
+    place_modules = {}  # place -> {"tensors": n, "modules": [first owning module names]}
     for i, (name, p) in enumerate(model.named_parameters()):
         n = p.numel()
         place = "%s/%s" % (p.device, str(p.dtype).replace("torch.", ""))
         total += n
         by_place[place] = by_place.get(place, 0) + n
+        seen_place = place_modules.setdefault(place, {"tensors": 0, "modules": []})
+        seen_place["tensors"] += 1
+        owner = name.rsplit(".", 1)[0] if "." in name else name
+        if len(seen_place["modules"]) < MAX_PLACE_MODULES and owner not in seen_place["modules"]:
+            seen_place["modules"].append(owner)
         if p.requires_grad:
             trainable += n
             trainable_by_place[place] = trainable_by_place.get(place, 0) + n
             if len(trainable_names) < 200:
                 trainable_names.append(name)
         if i % 512 == 0 and deadline.passed():
-            return {"total": total, "trainable": trainable, "by_place": by_place, "truncated": True}
+            return {"total": total, "trainable": trainable, "by_place": by_place, "truncated": True,
+                    "place_modules": place_modules}
     return {"total": total, "trainable": trainable, "by_place": by_place,
-            "trainable_by_place": trainable_by_place, "trainable_names": trainable_names}
+            "trainable_by_place": trainable_by_place, "trainable_names": trainable_names,
+            "place_modules": place_modules}
 
 
 def _config_fields(config):
@@ -300,6 +375,7 @@ def _tokenizers(frames):
                 "unk_token": _special(value, "unk_token"),
                 "vocab_size": getattr(value, "vocab_size", None), "len": _len(value),
                 "padding_side": getattr(value, "padding_side", None),
+                "user_variables": _user_names(frames, value),
             })
     return found[:4]
 
@@ -332,7 +408,8 @@ def _optimizers(frames, torch):
                            "numel": sum(p.numel() for p in g.get("params", [])),
                            "lr": g.get("lr") if isinstance(g.get("lr"), (int, float)) else None}
                           for g in value.param_groups[:10]]
-                found.append({"variable": name, "class": type(value).__name__, "groups": groups})
+                found.append({"variable": name, "class": type(value).__name__, "groups": groups,
+                              "user_variables": _user_names(frames, value)})
     return found[:3]
 
 
@@ -353,6 +430,33 @@ def _attribute_error(exc):
             "is_module": any(q == "torch.nn.modules.module.Module" for q in mro),
             "is_peft_model": any(q.startswith("peft.") for q in mro),
             "is_class": isinstance(obj, type), "attributes": attributes}
+
+
+TRAINING_FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "gradient_checkpointing",
+                   "optim", "fp16", "bf16", "max_seq_length", "max_length", "packing", "num_train_epochs",
+                   "learning_rate", "torch_compile")
+
+
+def _training_args(frames):
+    """transformers/trl TrainingArguments in the frames (directly, or a Trainer's ``args``): batch and memory knobs."""
+    found, seen = [], set()
+    for frame in frames:
+        for name, value in _frame_values(frame):
+            cls_names = [k.__name__ for k in type(value).__mro__]
+            if "Trainer" in cls_names:
+                value, name = getattr(value, "args", None), name + ".args"
+                cls_names = [k.__name__ for k in type(value).__mro__]
+            if "TrainingArguments" not in cls_names or id(value) in seen:
+                continue
+            seen.add(id(value))
+            fields = {}
+            for field_name in TRAINING_FIELDS:
+                simple = _simple(getattr(value, field_name, None))
+                if simple is not _SKIP and simple is not None:
+                    fields[field_name] = simple
+            found.append({"variable": name, "class": type(value).__name__, "fields": fields,
+                          "user_variables": _user_names(frames, value)})
+    return found[:2]
 
 
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]{0,100})\s*\(")
