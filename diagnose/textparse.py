@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from diagnose.incident import ExceptionInfo, Frame, Incident
 
+TERMINAL_WIDTHS = {80, 100, 120, 132}
 MAX_TEXT = 2_000_000  # characters; a longer paste keeps its end, where the error is
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
@@ -32,6 +33,7 @@ _PREFIXES = [
 ]
 _BOX_LINE = re.compile(r"^\s*[│┃|]\s?(.*?)\s*[│┃|]\s*$")
 _BOX_EDGE = re.compile(r"^\s*[╭╰┏┗+][─━-]")
+_RICH_CODE = re.compile(r"^❱\s*\d+\s(?:[│ ]*)(?P<code>.*)$")  # "❱ 198 │   return x(" marks the failing line
 _RICH_FRAME = re.compile(r"^(?P<file>\S.*?\.py):(?P<line>\d+) in (?P<func>[\w<>.]+)\s*$")
 
 _TRACEBACK = re.compile(r"^\s*Traceback \(most recent call last\):?\s*$")
@@ -44,6 +46,10 @@ _EXCEPTION = re.compile(
     r"(?::\s?(?P<message>.*))?\s*$"
 )
 _LOG_LINE = re.compile(r"^\s*(?:\d+%\||[\w.-]+:\s|wandb:|\[|\d{4}-\d{2}-\d{2}|INFO|WARNING|DEBUG|ERROR\b)")
+_TERMINAL_WIDTHS = {80, 100, 120}
+# A message line that stops mid-sentence, then a lower-case line: one message, wrapped (Rich wraps at words).
+_OPEN_END = re.compile(r"[\w,;(\[{'\"`-]$")
+_LOGGER = re.compile(r"^\s*(?:wandb|INFO|WARNING|DEBUG|ERROR|CRITICAL)\b")
 _BUILTIN_EXCEPTIONS = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
 
 
@@ -61,48 +67,82 @@ def normalize(text: str) -> str:
             if stripped == line:
                 break
             line = stripped
-        lines.append(line.rstrip())
+        lines.append(line)
     lines = _unbox(lines)
-    return "\n".join(_unwrap(lines))
+    return "\n".join(line.rstrip() for line in _unwrap(lines))
 
 
 def _unbox(lines: list[str]) -> list[str]:
-    """Rich's box-drawn traceback back to plain frame lines."""
+    """Rich's box-drawn traceback back to plain frame lines.
+
+    A frame header too long for the panel is wrapped over two or three rows
+    (``…/peft.py:220 in`` / ``load_adapter``; a long path is folded): the rows
+    are joined again before the header is read.
+    """
     if not any(_BOX_EDGE.match(line) for line in lines):
         return lines
     out = []
-    for line in lines:
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
         if _BOX_EDGE.match(line):
             if "Traceback" in line:
                 out.append("Traceback (most recent call last):")
             continue
         boxed = _BOX_LINE.match(line)
-        if boxed:
-            inner = boxed.group(1).strip()
-            frame = _RICH_FRAME.match(inner)
+        if not boxed:
+            out.append(line)
+            continue
+        rows = [boxed.group(1)]
+        for ahead in lines[i:i + 2]:
+            more = _BOX_LINE.match(ahead)
+            if not more or not more.group(1).strip():
+                break
+            rows.append(more.group(1))
+        for count in range(1, len(rows) + 1):
+            head = rows[:count]
+            frame = (_RICH_FRAME.match("".join(head).strip())
+                     or _RICH_FRAME.match(" ".join(r.strip() for r in head)))
             if frame:
                 out.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["func"]}')
-            continue  # code context and locals panels
-        out.append(line)
+                i += count - 1
+                break
+        else:
+            code = _RICH_CODE.match(rows[0].strip())
+            if code and out and _FRAME.match(out[-1]):
+                out.append("    " + code["code"].strip())  # the failing line, as Python prints it under its frame
+        # anything else in the panel is code context or a locals table
     return out
 
 
 def _unwrap(lines: list[str]) -> list[str]:
-    """Join lines a terminal hard-wrapped: several lines of the same, maximal width."""
+    """Join lines a terminal hard-wrapped: several lines of the same, maximal width.
+
+    With only one such line (a single long error line copied from a terminal),
+    a line of exactly a usual terminal width is joined to the next one when that
+    one continues it (not indented, not the start of a traceback or frame).
+    """
     widths = [len(line) for line in lines if len(line) >= 60]
-    if len(widths) < 2:
-        return lines
-    width = max(widths)
-    if sum(1 for w in widths if w == width) < 2:
-        return lines
-    out: list[str] = []
-    joining = False
-    for line in lines:
-        if joining and out:
+    width = max(widths, default=0)
+    if len(widths) >= 2 and sum(1 for w in widths if w == width) >= 2:
+        out: list[str] = []
+        joining = False
+        for line in lines:
+            if joining and out:
+                out[-1] += line
+            else:
+                out.append(line)
+            joining = len(line) == width
+        return out
+    out = []
+    for i, line in enumerate(lines):
+        previous = lines[i - 1] if i else ""
+        if (i and len(previous) in _TERMINAL_WIDTHS and line and not line[0].isspace()
+                and not _FRAME.match(previous) and not _TRACEBACK.match(previous) and not _TRACEBACK.match(line) and not _FRAME.match(line) and _CAUSE not in line and _CONTEXT not in line):
             out[-1] += line
         else:
             out.append(line)
-        joining = len(line) == width
     return out
 
 
@@ -175,7 +215,8 @@ def _blocks(lines: list[str]) -> list[_Block]:
             current.type = match["type"]
             current.message_lines = [match["message"] or ""]
             in_message = True
-        elif in_message and stripped and not _LOG_LINE.match(line) and len(current.message_lines) < 40:
+        elif in_message and stripped and len(current.message_lines) < 40 and (
+                not _LOG_LINE.match(line) or _continues(current.message_lines[-1], line)):
             current.message_lines.append(line)
         elif in_message and not stripped:
             in_message = False
@@ -185,12 +226,17 @@ def _blocks(lines: list[str]) -> list[_Block]:
     return blocks
 
 
+def _continues(previous: str, line: str) -> bool:
+    """``line`` carries on a message line cut mid-sentence (``can't allocate`` / ``memory: you tried…``)."""
+    return bool(_OPEN_END.search(previous.rstrip())) and line[:1].islower() and not _LOGGER.match(line)
+
+
 def _looks_like_exception(match: re.Match, line: str, current: _Block) -> bool:
     """Reject log lines that merely look like ``SomeError: ...``."""
     name = match["type"]
     if line.startswith((" ", "\t")) and not current.frames and match["message"] is None:
         return False
     last = name.rsplit(".", 1)[-1]
-    if not last[:1].isupper() and last not in _BUILTIN_EXCEPTIONS:
+    if not last.lstrip("_")[:1].isupper() and last not in _BUILTIN_EXCEPTIONS:
         return False
     return match["message"] is not None or name in _BUILTIN_EXCEPTIONS or "." in name or bool(current.frames)

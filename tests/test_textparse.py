@@ -1,0 +1,148 @@
+"""The traceback text parser on what real pastes look like."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from diagnose.textparse import normalize, parse_text
+
+DATA = Path(__file__).parent / "data"
+
+PLAIN = """\
+Loading weights: 100%|██████████| 28/28 [00:00<00:00, 15646.22it/s]
+Traceback (most recent call last):
+  File "/home/u/train.py", line 41, in <module>
+    model = get_peft_model(model, lora_config)
+            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
+  File "/venv/lib/python3.11/site-packages/peft/tuners/tuners_utils.py", line 1073, in inject_adapter
+    raise NoMatchingPeftModuleError(error_msg)
+peft.utils.error.NoMatchingPeftModuleError: Target modules {'q_proj', 'v_proj'} not found in the base model. Please check the target modules and try again.
+wandb: Waiting for W&B process to finish... (failed 1).
+"""
+
+
+def _final(text: str):
+    incident = parse_text(text)
+    assert incident.exception is not None
+    return incident.exception
+
+
+def test_plain_traceback_with_log_lines_around():
+    exc = _final(PLAIN)
+    assert exc.qualname == "peft.utils.error.NoMatchingPeftModuleError"
+    assert exc.type == "NoMatchingPeftModuleError"
+    assert exc.message.startswith("Target modules {'q_proj', 'v_proj'} not found")
+    assert [f.function for f in exc.frames] == ["<module>", "inject_adapter"]
+    assert exc.frames[0].code == "model = get_peft_model(model, lora_config)"
+    assert not exc.frames[0].in_library and exc.frames[1].in_library
+
+
+@pytest.mark.parametrize("prefix", ["[rank0]: ", "[rank3]:", "rank1: ", "[default0]:",
+                                    "2026-11-28 10:15:32,123 - ERROR - ", "[2026-11-28 10:15:32] ",
+                                    "2026-11-28T10:15:32.123Z ", "[10:15:32] "])
+def test_line_prefixes_are_removed(prefix):
+    text = "\n".join(prefix + line for line in PLAIN.splitlines())
+    exc = _final(text)
+    assert exc.type == "NoMatchingPeftModuleError"
+    assert exc.frames[0].line == 41
+
+
+def test_ansi_colours_and_carriage_returns():
+    coloured = PLAIN.replace("NoMatchingPeftModuleError:", "\x1b[1;35mNoMatchingPeftModuleError\x1b[0m:")
+    coloured = coloured.replace('"/home/u/train.py"', '\x1b[35m"/home/u/train.py"\x1b[0m')
+    coloured = "step 1\rstep 2\rstep 3\r\n" + coloured.replace("\n", "\r\n")
+    exc = _final(coloured)
+    assert exc.type == "NoMatchingPeftModuleError"
+    assert exc.frames[0].file == "/home/u/train.py"
+    assert "step 3" in normalize(coloured) and "step 1" not in normalize(coloured)
+
+
+def test_lines_wrapped_at_80_columns_are_joined():
+    wrapped = []
+    for line in PLAIN.splitlines():
+        while len(line) > 80:
+            wrapped.append(line[:80])
+            line = line[80:]
+        wrapped.append(line)
+    exc = _final("\n".join(wrapped))
+    assert "not found in the base model. Please check the target modules" in exc.message
+    assert exc.frames[1].function == "inject_adapter"
+
+
+def test_chained_exceptions_cause_and_context():
+    text = """\
+Traceback (most recent call last):
+  File "a.py", line 3, in load
+    return cfg["r"]
+KeyError: 'r'
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "a.py", line 9, in <module>
+    raise ValueError("bad config") from e
+ValueError: bad config
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "a.py", line 12, in <module>
+    cleanup()
+RuntimeError: cleanup failed
+"""
+    incident = parse_text(text)
+    assert incident.exception.type == "RuntimeError"
+    assert [(e.type, e.relation) for e in incident.chain] == [("KeyError", "cause"), ("ValueError", "context")]
+    assert [e.type for e in incident.exceptions()] == ["RuntimeError", "ValueError", "KeyError"]
+
+
+def test_cut_off_at_the_start():
+    text = "\n".join(PLAIN.splitlines()[4:])  # no "Traceback" header, starts mid-frames
+    exc = _final(text)
+    assert exc.type == "NoMatchingPeftModuleError"
+    assert exc.frames[0].function == "inject_adapter"
+
+
+def test_only_the_final_line():
+    exc = _final("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total "
+                 "capacity of 23.65 GiB of which 1.12 GiB is free.")
+    assert exc.qualname == "torch.OutOfMemoryError" and exc.type == "OutOfMemoryError"
+    assert exc.message.startswith("CUDA out of memory")
+
+
+def test_multi_line_message_is_kept():
+    text = """\
+Traceback (most recent call last):
+  File "t.py", line 1, in <module>
+RuntimeError: CUDA error: device-side assert triggered
+CUDA kernel errors might be asynchronously reported at some other API call, so the stacktrace below might be incorrect.
+For debugging consider passing CUDA_LAUNCH_BLOCKING=1.
+"""
+    exc = _final(text)
+    assert "CUDA_LAUNCH_BLOCKING=1" in exc.message
+
+
+def test_builtin_exceptions_get_their_mro_from_text():
+    exc = _final("ModuleNotFoundError: No module named 'wandb'")
+    assert exc.mro[:3] == ("ModuleNotFoundError", "ImportError", "Exception")
+
+
+@pytest.mark.parametrize("text", ["", "all good, loss=0.12\nsaved checkpoint", "INFO: Error rate 0.1 is fine",
+                                  "Epoch 1: ValidationError count 0"])
+def test_no_error_means_no_exception(text):
+    assert parse_text(text).exception is None
+
+
+def test_rich_box_tracebacks_real_output():
+    for name in ("peft-target-modules-gpt2.txt", "peft-target-modules-gpt2-color.txt"):
+        exc = _final((DATA / "rich" / name).read_text())
+        assert exc.type == "NoMatchingPeftModuleError"
+        assert "not found in the base model" in " ".join(exc.message.split())
+        assert exc.frames[0].file.endswith("train.py") and exc.frames[0].line == 12
+
+
+def test_huge_paste_keeps_its_end():
+    text = ("noise line\n" * 400_000) + PLAIN
+    assert _final(text).type == "NoMatchingPeftModuleError"
