@@ -23,7 +23,9 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; a subcommand's own options are added only when it is the one invoked,
+    so that ``diagnose --help`` imports none of the command modules."""
     parser = _Parser(prog="diagnose", description="Run, diagnose and learn from LoRA/QLoRA fine-tuning errors.")
     parser.add_argument("--version", action="version", version=f"lora-diagnose {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -47,13 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("target", nargs=argparse.REMAINDER, help="optional script/command to run at once")
 
     quiz = commands.add_parser("quiz", help="review check-your-understanding questions (spaced repetition)")
-    _add_quiz_arguments(quiz)
-
     kb = commands.add_parser("kb", help="browse, validate and extend the knowledge base")
-    _add_kb_arguments(kb)
-
     fix = commands.add_parser("fix", help="show and apply the patch of the last diagnosis")
-    _add_fix_arguments(fix)
+    lazy = {"quiz": (quiz, _add_quiz_arguments), "kb": (kb, _add_kb_arguments), "fix": (fix, _add_fix_arguments)}
+    if command in lazy:
+        subparser, add = lazy[command]
+        add(subparser)
 
     check = commands.add_parser("check", help="preflight: look for known LoRA mistakes in a script without running it")
     check.add_argument("script")
@@ -70,26 +71,20 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_quiz_arguments(parser: argparse.ArgumentParser) -> None:
-    try:
-        from diagnose.quiz.command import add_arguments
-    except ImportError:
-        return
+    from diagnose.quiz.command import add_arguments
+
     add_arguments(parser)
 
 
 def _add_kb_arguments(parser: argparse.ArgumentParser) -> None:
-    try:
-        from diagnose.kb.command import add_arguments
-    except ImportError:
-        return
+    from diagnose.kb.command import add_arguments
+
     add_arguments(parser)
 
 
 def _add_fix_arguments(parser: argparse.ArgumentParser) -> None:
-    try:
-        from diagnose.patches.command import add_arguments
-    except ImportError:
-        return
+    from diagnose.patches.command import add_arguments
+
     add_arguments(parser)
 
 
@@ -128,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(argv: list[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     target: list[str] = []
     if argv[:1] == ["run"]:
         own, target = split_run_arguments(argv[1:])
