@@ -46,34 +46,47 @@ def render_abstention(report: Report, console: Console) -> None:
 
 
 def render_diagnosis(diagnosis: Diagnosis, console: Console, *, verbose: bool = False) -> None:
+    """What is specific to this run first (findings, the tailored fix), then the general why."""
     header = Text.assemble((diagnosis.title, "bold"), ("   confidence ", "dim"), (f"{diagnosis.confidence:.2f}", "bold"),
                            ("   ", ""), (diagnosis.id, "cyan"))
     parts: list = [header, Text(f"evidence: {diagnosis.evidence}", style="dim")]
     if diagnosis.version_note:
         parts.append(Text(diagnosis.version_note, style="yellow"))
     console.print(Panel(Group(*parts), title="lora-diagnose", title_align="left", border_style="red"))
-    console.print(Markdown(diagnosis.why))
     for finding in diagnosis.findings:
         render_finding(finding, console)
     if diagnosis.advisor_note:
         console.print(Text(diagnosis.advisor_note, style="italic dim"))
-    console.print(Text("Fixes", style="bold underline"))
+    console.print()
+    console.print(Text("How to fix it", style="bold underline"))
     for number, fix in enumerate(diagnosis.fixes, 1):
         style = SAFETY_STYLE.get(fix.safety, "")
         console.print(Text.assemble((f"{number}. ", "bold"), (fix.title, "bold"), ("  [", ""), (fix.safety, style),
                                     ("] ", ""), (fix.safety_reason, "dim"),
-                                    ("  (for your run)" if fix.tailored else "", "cyan")))
+                                    ("  (computed for your run)" if fix.tailored else "", "cyan")))
         if number == 1 or verbose:
             console.print(Markdown(fix.body))
     if diagnosis.patch:
         console.print(Text.assemble(("Patch ready for ", ""), (diagnosis.patch.path, "bold"), (": ", ""),
                                     (diagnosis.patch.title, ""), ("  — review and apply with ", "dim"),
                                     ("diagnose fix", "bold cyan")))
+    console.print()
+    console.print(Text("Why", style="bold underline"))
+    why = diagnosis.why if verbose else _first_paragraph(diagnosis.why)
+    console.print(Markdown(why))
+    more = [] if verbose else [f"diagnose kb show {diagnosis.id} (the whole story)", "-v (every fix in full)"]
     if diagnosis.quiz:
-        console.print(Text(f"Check your understanding: diagnose quiz --entry {diagnosis.id}", style="dim"))
+        more.append(f"diagnose quiz --entry {diagnosis.id} (check your understanding)")
+    if more:
+        console.print(Text("More: " + " · ".join(more), style="dim"))
+
+
+def _first_paragraph(markdown: str) -> str:
+    return markdown.strip().split("\n\n", 1)[0]
 
 
 def render_finding(finding: Finding, console: Console) -> None:
+    console.print()
     console.print(Text(finding.title, style="bold"))
     if finding.text:
         console.print(Markdown(finding.text))

@@ -117,7 +117,7 @@ def _from_model(incident: Incident, model: dict[str, Any], requested: list[str])
         findings.append(Finding(title="Matched", text=f"These requested names do exist: {_names(present)}."))
     if default:
         findings.append(Finding(title=f"peft's default for model_type '{model_type}'",
-                                text=f"`{default}` (peft.utils.constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); "
+                                text=f"`{_py_list(default)}` (peft.utils.constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); "
                                      f"leaving target_modules out uses it."))
     types = {t for s in corrected for t in wrappable.get(s, {}).get("types", {})}
     if "Conv1D" in types:
@@ -188,3 +188,7 @@ def _from_text(incident: Incident, requested: list[str]) -> Advice:
     return Advice(findings=findings, fixes=fixes, params={"target_modules": default} if default else {},
                   note="From the text alone: the model's own module names were not captured. "
                        "Run the script under `diagnose run` to see them listed.")
+
+
+def _py_list(names: list[str]) -> str:
+    return "[" + ", ".join(f'"{n}"' for n in names) + "]"
