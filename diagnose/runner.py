@@ -200,7 +200,8 @@ def run(target: list[str], *, on_output=None) -> RunResult:
         ]
         for pump in pumps:
             pump.start()
-        status = _wait_forwarding_signals(child)
+        terminals = [(fd, read_end) for (read_end, _), fd in zip(pipes, (1, 2)) if os.isatty(fd)]
+        status = _wait_forwarding_signals(child, lambda: [_copy_window_size(fd, pty) for fd, pty in terminals])
         for pump in pumps:
             pump.join(timeout=2.0)  # a grandchild may still hold the output open: don't hang on it
     finally:
@@ -212,7 +213,7 @@ def run(target: list[str], *, on_output=None) -> RunResult:
                      captures=captures, script=script)
 
 
-def _wait_forwarding_signals(child) -> int:
+def _wait_forwarding_signals(child, on_resize) -> int:
     watched = [*FORWARDED, signal.SIGCHLD, signal.SIGWINCH]
     while True:
         code = child.poll()
@@ -222,7 +223,8 @@ def _wait_forwarding_signals(child) -> int:
         if info is None or info.si_signo == signal.SIGCHLD:
             continue
         if info.si_signo == signal.SIGWINCH:
-            continue  # the pty keeps the size it started with; tqdm reads it once anyway
+            on_resize()  # the user's terminal changed size: so does the child's pty (it gets SIGWINCH)
+            continue
         if info.si_code in _SENT_BY_PROCESS and info.si_pid != child.pid:
             try:
                 child.send_signal(info.si_signo)
