@@ -18,6 +18,16 @@ from diagnose.report import Advice
 # advisor name (the entry's ``advisor:`` field) -> module under diagnose.advisors
 REGISTRY: dict[str, str] = {
     "target-modules": "target_modules",
+    "peft-unsupported-target-module": "unsupported_target",
+    "cuda-out-of-memory": "cuda_oom",
+    "device-mismatch": "device_mismatch",
+    "dtype-mismatch": "dtype_mismatch",
+    "fp16-unscale": "fp16_unscale",
+    "peft-model-missing-attribute": "missing_attribute",
+    "peft-config-unknown-field": "config_field",
+    "pad-token-missing": "pad_token",
+    "empty-optimizer": "empty_optimizer",
+    "no-grad-fn": "no_grad_fn",
 }
 
 Advisor = Callable[[Incident, Entry], "Advice | None"]

@@ -19,6 +19,7 @@ MAX_ATTRIBUTE_NAMES = 1500
 MAX_TENSORS = 40
 MAX_VARIABLE_NAMES = 4
 MAX_PLACE_MODULES = 8
+MAX_FRAME_MODULES = 6
 # config attributes that size a model (activations, memory); transformers'
 # attribute_map makes hidden_size etc. work for GPT-2's n_embd too.
 CONFIG_DIMS = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
@@ -114,17 +115,44 @@ def _models(frames, torch, deadline):
     counting = _SubDeadline(deadline, 0.15)
     candidates.sort(key=lambda m: -_param_count(m, counting))
     probed, inside = [], set()
+    in_frames = _frame_modules(frames, module_cls)
     for model in candidates:
         if len(probed) >= MAX_MODELS or (probed and deadline.passed()):
             break
         if id(model) in inside:
             continue
-        probe = _model_probe(model, inside, deadline)
+        probe = _model_probe(model, inside, deadline, in_frames)
         names = _user_names(frames, model)
         if names:
             probe["variables"] = names
         probed.append(probe)
     return probed
+
+
+def _frame_modules(frames, module_cls):
+    """id -> depth of the modules that are ``self`` in the traceback's frames (where the failing op ran)."""
+    found = {}
+    for depth, frame in enumerate(frames[:MAX_FRAME_MODULES * 4]):
+        try:
+            value = frame.f_locals.get("self")
+        except BaseException:  # noqa: BLE001
+            continue
+        if isinstance(value, module_cls) and id(value) not in found:
+            found[id(value)] = depth
+            if len(found) >= MAX_FRAME_MODULES:
+                break
+    return found
+
+
+def _module_places(module):
+    """device/dtype -> parameter count of one module (its own subtree), bounded."""
+    places = {}
+    for i, p in enumerate(module.parameters()):
+        if i >= 64:
+            break
+        place = "%s/%s" % (p.device, str(p.dtype).replace("torch.", ""))
+        places[place] = places.get(place, 0) + p.numel()
+    return places
 
 
 def _user_frames(frames):
@@ -163,7 +191,7 @@ def _param_count(module, deadline):
     return total
 
 
-def _model_probe(model, inside, deadline):
+def _model_probe(model, inside, deadline, in_frames=None):
     config = getattr(model, "config", None)
     probe = {
         "class": type(model).__name__,
@@ -172,8 +200,11 @@ def _model_probe(model, inside, deadline):
         "model_type": getattr(config, "model_type", None) if config is not None else None,
         "name_or_path": getattr(config, "_name_or_path", None) if config is not None else None,
     }
-    modules, groups, count = [], {}, 0
+    modules, groups, count, frame_modules = [], {}, 0, []
     for name, module in model.named_modules():
+        if in_frames and id(module) in in_frames and len(frame_modules) < MAX_FRAME_MODULES:
+            frame_modules.append({"name": name, "class": type(module).__name__, "depth": in_frames[id(module)],
+                                  "places": _module_places(module)})
         count += 1
         inside.add(id(module))
         if count % 256 == 0 and deadline.passed():
@@ -196,6 +227,8 @@ def _model_probe(model, inside, deadline):
         if type_name in group["types"] or len(group["types"]) < 20:
             group["types"][type_name] = group["types"].get(type_name, 0) + 1
     probe["module_count"] = count
+    if frame_modules:
+        probe["frame_modules"] = sorted(frame_modules, key=lambda m: m["depth"])
     probe["modules"] = modules
     probe["suffixes"] = groups
     probe["parameters"] = _parameter_summary(model, deadline)
