@@ -113,7 +113,8 @@ def _models(frames, torch, deadline):
     # Biggest first: the whole model before its layers; skip what is inside a probed model.
     # Counting gets a small slice of the budget, so that probing the model itself has time.
     counting = _SubDeadline(deadline, 0.15)
-    candidates.sort(key=lambda m: -_param_count(m, counting))
+    # On a tie (a PeftModel and the base model it wraps) the wrapper, which holds the other, comes first.
+    candidates.sort(key=lambda m: (-_param_count(m, counting), not _qual(type(m)).startswith("peft.")))
     probed, inside = [], set()
     in_frames = _frame_modules(frames, module_cls)
     for model in candidates:
@@ -374,7 +375,8 @@ def _tensors(frames, torch, deadline):
         for name, value in _frame_values(frame):
             candidates = [(name, value)]
             if isinstance(value, dict):  # a tokenized batch: {"input_ids": tensor, ...}
-                candidates = [("%s[%r]" % (name, k), v) for k, v in list(value.items())[:20]]
+                # a batch has a few tensors; a state_dict has thousands and must not crowd out the rest
+                candidates = [("%s[%r]" % (name, k), v) for k, v in list(value.items())[:6]]
             for label, item in candidates:
                 if isinstance(item, tensor_cls) and len(found) < MAX_TENSORS:
                     found.append({

@@ -6,5 +6,4 @@ embedding lookup, so embedding-index-out-of-range must not claim it.
 """
 
 checkpoints = ["checkpoint-500", "checkpoint-1000"]
-best = checkpoints[len(checkpoints) - 3 + 2]
-oldest = checkpoints[-3]
+oldest_kept = checkpoints[-3]
