@@ -67,6 +67,16 @@ def test_child_killed_by_sigkill_is_reported_and_mirrored(tmp_path):
     assert b"out-of-memory killer" in wrapped.stderr
 
 
+def _start_wrapped_and_wait(script: Path, ready: Path) -> subprocess.Popen:
+    """Start `diagnose run SCRIPT` and return once the child has written READY."""
+    proc = subprocess.Popen([*DIAGNOSE, "run", "--no-quiz", str(script)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env())
+    deadline = time.monotonic() + 30
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return proc
+
+
 def test_sigint_to_the_wrapper_reaches_the_child(tmp_path):
     ready = tmp_path / "ready"
     script = _script(tmp_path, f"""
@@ -78,11 +88,7 @@ def test_sigint_to_the_wrapper_reaches_the_child(tmp_path):
         pathlib.Path({str(ready)!r}).write_text("1")
         time.sleep(30)
     """)
-    proc = subprocess.Popen([*DIAGNOSE, "run", "--no-quiz", str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env())
-    deadline = time.monotonic() + 30
-    while not ready.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = _start_wrapped_and_wait(script, ready)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert out == b"child got SIGINT\n"
@@ -96,11 +102,7 @@ def test_sigterm_is_forwarded_and_the_signal_death_mirrored(tmp_path):
         pathlib.Path({str(ready)!r}).write_text("1")
         time.sleep(30)
     """)
-    proc = subprocess.Popen([*DIAGNOSE, "run", "--no-quiz", str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env())
-    deadline = time.monotonic() + 30
-    while not ready.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    proc = _start_wrapped_and_wait(script, ready)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGTERM

@@ -31,6 +31,7 @@ PATCHERS: dict[str, str] = {
     "device-mismatch": "device",
     "no-grad-fn": "grad",
     "empty-optimizer": "grad",
+    "peft-config-unknown-field": "config_field",
 }
 
 
