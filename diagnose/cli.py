@@ -13,7 +13,7 @@ from diagnose import __version__
 from diagnose.errors import DiagnoseError, UsageError
 
 RUN_OPTIONS_WITH_VALUE = {"--kb"}
-RUN_FLAGS = {"--json", "--no-quiz", "--verbose", "-v", "--until-fixed"}
+RUN_FLAGS = {"--json", "--no-quiz", "--verbose", "-v", "--until-fixed", "--yes"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,12 +31,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run a script or command and diagnose it if it fails",
-                              usage="diagnose run [--json] [--kb DIR] [--no-quiz] [--until-fixed] [--] TARGET [ARGS...]",
+                              usage="diagnose run [--json] [--kb DIR] [--no-quiz] [--until-fixed [--yes]] [--] TARGET [ARGS...]",
                               description="TARGET is a .py file, -m module, or any command (python …, torchrun …, "
                                           "accelerate launch …). Its output, exit status and signals are its own.")
     _add_common(run)
     run.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
     run.add_argument("--until-fixed", action="store_true", help="apply patches (after confirmation) and rerun until it passes")
+    run.add_argument("--yes", action="store_true", help="with --until-fixed: apply each patch without asking")
     run.add_argument("target", nargs=argparse.REMAINDER, help="script, -m module, or command, and its arguments")
 
     explain = commands.add_parser("explain", help="diagnose a pasted or logged traceback")
@@ -137,7 +138,7 @@ def _dispatch(argv: list[str]) -> int:
     if args.command == "run":
         from diagnose import workflow
 
-        options = Options(json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz, verbose=args.verbose)
+        options = Options(json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz, verbose=args.verbose, yes=args.yes)
         if args.until_fixed:
             from diagnose.patches.loop import run_until_fixed
 

@@ -19,6 +19,7 @@ class Options:
     kb_dirs: list[str] = field(default_factory=list)
     quiz: bool = True
     verbose: bool = False
+    yes: bool = False  # apply patches without asking (--until-fixed)
 
 
 def load_knowledge(kb_dirs):
@@ -70,7 +71,7 @@ def explain(source: str | None, options: Options) -> int:
     text = read_traceback_input(source)
     kb = load_knowledge(options.kb_dirs)
     report = explain_text(text, kb)
-    _deliver(report, options, command=["explain", source or "-"])
+    deliver(report, options, command=["explain", source or "-"])
     return 0
 
 
@@ -84,11 +85,12 @@ def run(target: list[str], options: Options) -> int:
     kb = load_knowledge(options.kb_dirs)
     incident = incident_from_run(result)
     report = diagnose_incident(incident, kb, script=result.script)
-    _deliver(report, options, command=result.command)
+    deliver(report, options, command=result.command)
     return runner.end_like(result)
 
 
-def _deliver(report, options: Options, command: list[str]) -> None:
+def deliver(report, options: Options, command: list[str]) -> None:
+    """Save, record and show a report: JSON on stdout, or the diagnosis (and a question) on stderr."""
     from rich.console import Console
 
     save_last_report(report)
