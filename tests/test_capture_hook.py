@@ -182,3 +182,21 @@ def test_hook_module_imports_nothing_heavy():
             "print(sorted(m for m in ('torch','transformers','peft','numpy') if m in sys.modules))" % str(HOOK_DIR))
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env(), cwd=str(HOOK_DIR))
     assert done.stdout == b"[]\n"
+
+
+def test_probing_deprecated_properties_prints_no_warning(tmp_path):
+    body = """
+        import warnings
+        import torch
+        class Model(torch.nn.Module):
+            @property
+            def is_gradient_checkpointing(self):
+                warnings.warn("deprecated", FutureWarning)
+                return False
+        def train(model):
+            raise ValueError("boom")
+        train(Model())
+    """
+    bare, _ = _run(tmp_path, body, hooked=False)
+    hooked, files = _run(tmp_path, body)
+    assert hooked.stderr == bare.stderr and files

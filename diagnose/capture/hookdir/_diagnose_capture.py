@@ -142,7 +142,11 @@ def capture_record(exc, thread_name=None, deadline=None):
         "probes": {},
     }
     try:
-        record["probes"] = _probe_all()(exc, _tb_frames(exc), deadline)
+        import warnings
+
+        with warnings.catch_warnings():  # reading deprecated properties must not print into the user's stderr
+            warnings.simplefilter("ignore")
+            record["probes"] = _probe_all()(exc, _tb_frames(exc), deadline)
     except BaseException as error:  # noqa: BLE001 - a failed probe still leaves a useful capture
         record["probes"] = {"error": _safe_str(error, 300)}
     record["capture_seconds"] = round(time.monotonic() - started, 3)
