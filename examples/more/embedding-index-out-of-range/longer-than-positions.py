@@ -1,8 +1,8 @@
 """Variant of embedding-index-out-of-range: a sequence longer than GPT-2's position table.
 
-GPT-2 (and OPT, BLOOM-free models with learned absolute positions) looks up
-one row of the position embedding ``wpe`` per token position; the table has
-``config.n_positions`` rows (1024 for gpt2, 64 for the tiny one here).  The
+GPT-2 learns absolute positions: it looks up one row of the position
+embedding ``wpe`` per token position, and the table has ``config.n_positions``
+rows (1024 for gpt2, 64 for the tiny one here; OPT fails the same way).  The
 batch is tokenized without ``truncation=True, max_length=...``, so one
 example has more positions than rows, and ``wpe(position_ids)`` raises the
 same ``IndexError: index out of range in self`` as a token id past the vocab.
