@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import os
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -57,12 +58,52 @@ def _literal_assignments(path: Path, names: set[str] | None = None) -> dict[str,
     return found
 
 
+def _cached(path: Path, compute):
+    """``compute(path)``, remembered in the user dir until the library file changes.
+
+    Parsing transformers' modeling_auto.py takes tens of milliseconds; explain
+    should not pay that on every paste.
+    """
+    import json
+
+    from diagnose import paths
+
+    stat = path.stat()
+    key = f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{compute.__name__}"
+    try:
+        store = paths.user_dir() / "libfacts-cache.json"
+    except OSError:
+        return compute(path)
+    try:
+        data = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    if key in data:
+        return data[key]
+    value = compute(path)
+    data = {k: v for k, v in data.items() if not k.startswith(f"{path}:")}
+    data[key] = value
+    tmp = store.with_name(f"{store.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, store)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a read-only home only costs speed
+    return value
+
+
 @lru_cache(maxsize=1)
 def peft_default_target_modules() -> dict[str, list[str]]:
     """peft's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING: model_type -> default targets."""
     path = _package_file("peft", "utils", "constants.py")
-    if path is None:
-        return {}
+    return _cached(path, _peft_defaults) if path is not None else {}
+
+
+def _peft_defaults(path: Path) -> dict[str, list[str]]:
     name = "TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING"
     value = _literal_assignments(path, {name}).get(name)
     return dict(value) if isinstance(value, dict) else {}
@@ -72,8 +113,10 @@ def peft_default_target_modules() -> dict[str, list[str]]:
 def model_type_by_class() -> dict[str, str]:
     """transformers' auto mappings inverted: 'GPT2LMHeadModel' -> 'gpt2'."""
     path = _package_file("transformers", "models", "auto", "modeling_auto.py")
-    if path is None:
-        return {}
+    return _cached(path, _model_types) if path is not None else {}
+
+
+def _model_types(path: Path) -> dict[str, str]:
     candidates: dict[str, set[str]] = {}
     for name, value in _literal_assignments(path).items():
         if not name.endswith("_MAPPING_NAMES"):

@@ -210,3 +210,25 @@ def test_cli_missing_kb_dir_is_a_warning_not_a_crash(tmp_path):
     assert "KB directory not found" in done.stderr
     done = _cli("kb", "validate", str(tmp_path / "nope"))
     assert done.returncode == 1 and "no such file or directory" in done.stderr
+
+
+def test_cache_serves_unchanged_entries_and_notices_edits(tmp_path):
+    """A second load rebuilds entries from the cache; an edited file is read and validated again."""
+    import shutil
+
+    from diagnose.kb.loader import load_kb
+
+    kb_dir = tmp_path / "kb"
+    kb_dir.mkdir()
+    source = Path(__file__).resolve().parent.parent / "kb" / "pad-token-missing.yaml"
+    shutil.copy(source, kb_dir / source.name)
+    first = load_kb(shipped=kb_dir, use_env=False)
+    second = load_kb(shipped=kb_dir, use_env=False)
+    assert first.get("pad-token-missing") == second.get("pad-token-missing")
+    edited = (kb_dir / source.name).read_text().replace("title:", "title: EDITED", 1)
+    (kb_dir / source.name).write_text(edited)
+    third = load_kb(shipped=kb_dir, use_env=False)
+    assert third.get("pad-token-missing").title.startswith("EDITED")
+    (kb_dir / source.name).write_text(edited.replace("fixes:", "fixes_typo:", 1))
+    broken = load_kb(shipped=kb_dir, use_env=False)
+    assert "pad-token-missing" not in broken.entries and broken.problems

@@ -76,12 +76,15 @@ def user_kb_dirs(extra: Sequence[Path | str] = (), *, use_env: bool = True) -> l
 
 
 def load_kb(extra_dirs: Sequence[Path | str] = (), *, shipped: Path | None = SHIPPED_KB,
-            use_env: bool = True) -> KnowledgeBase:
+            use_env: bool = True, use_cache: bool = True) -> KnowledgeBase:
     """The shipped KB, then DIAGNOSE_KB_PATH (unless ``use_env`` is false), then ``extra_dirs``.
 
-    Later directories override earlier ones entry by entry (same id).
+    Later directories override earlier ones entry by entry (same id).  Entries
+    that validated before are rebuilt from a cache keyed by file size and
+    mtime, so a fast command need not import pydantic (see EntryCache).
     """
     kb = KnowledgeBase()
+    cache = EntryCache.open() if use_cache else None
     sources: list[tuple[Path, str]] = [(shipped, "shipped")] if shipped else []
     sources += [(d, str(d)) for d in user_kb_dirs(extra_dirs, use_env=use_env)]
     for directory, origin in sources:
@@ -90,7 +93,7 @@ def load_kb(extra_dirs: Sequence[Path | str] = (), *, shipped: Path | None = SHI
             continue
         seen_here: dict[str, Path] = {}
         for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
-            loaded, problems = load_entry_file(path, origin)
+            loaded, problems = load_entry_file(path, origin, cache=cache)
             kb.problems.extend(problems)
             if loaded is None:
                 continue
@@ -101,11 +104,95 @@ def load_kb(extra_dirs: Sequence[Path | str] = (), *, shipped: Path | None = SHI
             if loaded.id in kb.entries:
                 loaded.overrides = kb.entries[loaded.id].path
             kb.entries[loaded.id] = loaded
+    if cache is not None:
+        cache.save()
     return kb
 
 
-def load_entry_file(path: Path, origin: str = "shipped") -> tuple[LoadedEntry | None, list[Problem]]:
+class EntryCache:
+    """Validated entries as JSON, keyed by each file's path, size and mtime.
+
+    Also keyed by the schema module itself, so a changed schema never meets
+    entries cached under the old one.  A missing or unreadable cache is just
+    an empty one: the YAML is the truth.
+    """
+
+    FORMAT = 1
+
+    def __init__(self, path: Path | None, data: dict) -> None:
+        self.path, self.data, self.dirty = path, data, False
+
+    @classmethod
+    def open(cls) -> "EntryCache":
+        import json
+
+        from diagnose import paths
+
+        try:
+            path = paths.user_dir() / "kb-cache.json"
+        except OSError:
+            return cls(None, {})
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("key") != cls._key():
+                data = {}
+        except (OSError, ValueError, AttributeError):
+            data = {}
+        return cls(path, data if data else {"key": cls._key(), "entries": {}})
+
+    @staticmethod
+    def _key() -> list:
+        from diagnose import __version__
+        from diagnose.kb import schema
+
+        stat = Path(schema.__file__).stat()
+        return [EntryCache.FORMAT, __version__, stat.st_size, stat.st_mtime_ns]
+
+    @staticmethod
+    def _stamp(path: Path) -> list:
+        stat = path.stat()
+        return [stat.st_size, stat.st_mtime_ns]
+
+    def get(self, path: Path) -> Entry | None:
+        cached = self.data["entries"].get(str(path.resolve()))
+        if not cached or cached["stamp"] != self._stamp(path):
+            return None
+        try:
+            return Entry.from_trusted(cached["entry"])
+        except (TypeError, KeyError, ValueError):
+            return None
+
+    def put(self, path: Path, entry: Entry) -> None:
+        from dataclasses import asdict
+
+        self.data["entries"][str(path.resolve())] = {"stamp": self._stamp(path), "entry": asdict(entry)}
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty or self.path is None:
+            return
+        import json
+
+        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self.data, handle)
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a read-only home only costs speed
+
+
+def load_entry_file(path: Path, origin: str = "shipped",
+                    cache: "EntryCache | None" = None) -> tuple[LoadedEntry | None, list[Problem]]:
     """One entry file, or the problems that keep it out (each with a line number)."""
+    if cache is not None:
+        try:
+            entry = cache.get(path)
+        except OSError:
+            entry = None
+        if entry is not None:
+            return LoadedEntry(entry=entry, path=path, origin=origin, rules=_compile_rules(entry, path, None)[0]), []
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -136,7 +223,17 @@ def load_entry_file(path: Path, origin: str = "shipped") -> tuple[LoadedEntry | 
     problems = []
     if entry.id != path.stem:
         problems.append(Problem(path, _line_of(node, ("id",)), f"id {entry.id!r} must equal the file name {path.stem!r}"))
-    rules = []
+    rules, rule_problems = _compile_rules(entry, path, node)
+    problems += rule_problems
+    if problems:
+        return None, problems
+    if cache is not None:
+        cache.put(path, entry)
+    return LoadedEntry(entry=entry, path=path, origin=origin, rules=rules), []
+
+
+def _compile_rules(entry: Entry, path: Path, node) -> tuple[list[CompiledRule], list[Problem]]:
+    rules, problems = [], []
     for index, rule in enumerate(entry.match):
         compiled = {}
         for key in ("message", "text"):
@@ -150,9 +247,7 @@ def load_entry_file(path: Path, origin: str = "shipped") -> tuple[LoadedEntry | 
                 problems.append(Problem(path, _line_of(node, ("match", index, key)), f"regex {pattern!r}: {error}"))
                 compiled[key] = None
         rules.append(CompiledRule(rule, index, compiled["message"], compiled["text"]))
-    if problems:
-        return None, problems
-    return LoadedEntry(entry=entry, path=path, origin=origin, rules=rules), []
+    return rules, problems
 
 
 def compile_pattern(pattern: str) -> "Pattern":

@@ -1,26 +1,25 @@
 """The knowledge-base entry schema (DESIGN.md, "Knowledge base entry").
 
-Validated with pydantic when a YAML file is loaded; the matcher and the
-presenters work on these objects.  Unknown keys are rejected so that a typo in
-a contribution (``exmaples:``) is an error, not a silently ignored section.
+Entries are plain frozen dataclasses, so that ``explain`` can rebuild them
+from the KB cache without importing pydantic.  pydantic validates them when a
+YAML file is read (``validate_entry``): field types, unknown keys rejected (a
+typo such as ``exmaples:`` is an error, not a silently ignored section), and
+the checks in each ``__post_init__``.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 ENTRY_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_PATTERN_LENGTH = 500
+_STRICT = {"extra": "forbid"}  # read by pydantic when it validates these dataclasses
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MatchRule(_Strict):
+@dataclass(frozen=True)
+class MatchRule:
     """One way an incident can hit an entry; any rule may hit, the best wins.
 
     ``exception`` lists class names (bare ``ValueError`` or qualified
@@ -30,50 +29,49 @@ class MatchRule(_Strict):
     cut-off pastes and output that is not an exception, like a CUDA assert).
     """
 
-    exception: list[str] = Field(default_factory=list)
+    __pydantic_config__ = _STRICT
+    exception: list[str] = field(default_factory=list)
     message: str | None = None
     text: str | None = None
-    weight: float = Field(default=1.0, gt=0, le=1.0)
+    weight: float = 1.0
 
-    @model_validator(mode="after")
-    def _has_a_condition(self) -> "MatchRule":
+    def __post_init__(self) -> None:
         if not (self.exception or self.message or self.text):
             raise ValueError("a match rule needs at least one of exception, message, text")
+        if not 0 < self.weight <= 1:
+            raise ValueError("weight must be in (0, 1]")
         for pattern in (self.message, self.text):
             if pattern is not None and len(pattern) > MAX_PATTERN_LENGTH:
                 raise ValueError(f"pattern longer than {MAX_PATTERN_LENGTH} characters")
-        return self
 
 
-class Fix(_Strict):
+@dataclass(frozen=True)
+class Fix:
+    __pydantic_config__ = _STRICT
     title: str
     safety: Literal["safe", "unsafe", "manual"]
     safety_reason: str
     body: str
 
 
-class QuizQuestion(_Strict):
+@dataclass(frozen=True)
+class QuizQuestion:
+    __pydantic_config__ = _STRICT
     id: str
     question: str
     kind: Literal["open", "choice"]
-    choices: list[str] = Field(default_factory=list)
     answer: str
-    concepts: list[str] = Field(default_factory=list)
+    choices: list[str] = field(default_factory=list)
+    concepts: list[str] = field(default_factory=list)
     # Words that count as a concept for the open-answer grader:
     # {"gradient checkpointing": ["activation checkpointing", "recompute"]}
-    synonyms: dict[str, list[str]] = Field(default_factory=dict)
+    synonyms: dict[str, list[str]] = field(default_factory=dict)
     hint: str | None = None
     explanation: str | None = None
 
-    @field_validator("id")
-    @classmethod
-    def _kebab(cls, value: str) -> str:
-        if not ENTRY_ID.match(value):
-            raise ValueError(f"quiz id {value!r} is not kebab-case")
-        return value
-
-    @model_validator(mode="after")
-    def _kind_fits(self) -> "QuizQuestion":
+    def __post_init__(self) -> None:
+        if not ENTRY_ID.match(self.id):
+            raise ValueError(f"quiz id {self.id!r} is not kebab-case")
         if self.kind == "choice":
             if len(self.choices) < 2:
                 raise ValueError("a choice question needs at least two choices")
@@ -81,31 +79,64 @@ class QuizQuestion(_Strict):
                 raise ValueError("the answer of a choice question must be one of its choices")
         elif not self.concepts:
             raise ValueError("an open question needs concepts the grader looks for")
-        return self
 
 
-class Example(_Strict):
+@dataclass(frozen=True)
+class Example:
+    __pydantic_config__ = _STRICT
     source: str
     text: str
 
 
-class Entry(_Strict):
+@dataclass(frozen=True)
+class Entry:
+    __pydantic_config__ = _STRICT
     id: str
     title: str
-    match: list[MatchRule] = Field(min_length=1)
+    match: list[MatchRule]
     why: str
-    fixes: list[Fix] = Field(min_length=1)
+    fixes: list[Fix]
     advisor: str | None = None
-    versions: dict[str, str] = Field(default_factory=dict)
-    verified_with: dict[str, str] = Field(default_factory=dict)
-    quiz: list[QuizQuestion] = Field(default_factory=list)
-    examples: list[Example] = Field(default_factory=list)
-    not_examples: list[Example] = Field(default_factory=list)
-    references: list[str] = Field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+    verified_with: dict[str, str] = field(default_factory=dict)
+    quiz: list[QuizQuestion] = field(default_factory=list)
+    examples: list[Example] = field(default_factory=list)
+    not_examples: list[Example] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
 
-    @field_validator("id")
+    def __post_init__(self) -> None:
+        if not ENTRY_ID.match(self.id):
+            raise ValueError(f"id {self.id!r} is not kebab-case")
+        if not self.match:
+            raise ValueError("match: an entry needs at least one rule")
+        if not self.fixes:
+            raise ValueError("fixes: an entry needs at least one fix")
+
     @classmethod
-    def _entry_id(cls, value: str) -> str:
-        if not ENTRY_ID.match(value):
-            raise ValueError(f"id {value!r} is not kebab-case")
-        return value
+    def model_validate(cls, data: Any) -> "Entry":
+        """Validate a YAML mapping (pydantic.ValidationError on a bad one)."""
+        return validate_entry(data)
+
+    @classmethod
+    def from_trusted(cls, data: dict[str, Any]) -> "Entry":
+        """Rebuild an entry that was validated before (the KB cache), without pydantic."""
+        return cls(
+            **{k: v for k, v in data.items() if k not in ("match", "fixes", "quiz", "examples", "not_examples")},
+            match=[MatchRule(**r) for r in data["match"]],
+            fixes=[Fix(**f) for f in data["fixes"]],
+            quiz=[QuizQuestion(**q) for q in data.get("quiz", [])],
+            examples=[Example(**e) for e in data.get("examples", [])],
+            not_examples=[Example(**e) for e in data.get("not_examples", [])],
+        )
+
+
+_adapter = None
+
+
+def validate_entry(data: Any) -> Entry:
+    global _adapter
+    if _adapter is None:
+        from pydantic import TypeAdapter
+
+        _adapter = TypeAdapter(Entry)
+    return _adapter.validate_python(data)
