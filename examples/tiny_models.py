@@ -65,7 +65,12 @@ def build(name: str, folder: Path) -> None:
     model = AutoModelForCausalLM.from_config(_configs()[name])
     tmp = folder.with_name(folder.name + f".tmp{os.getpid()}")
     model.save_pretrained(tmp)
-    tmp.replace(folder) if not folder.exists() else None
+    try:
+        tmp.replace(folder)  # atomic: a reader never sees a half-written model
+    except OSError:  # another process built it first (parallel tests)
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main(argv: list[str]) -> int:
