@@ -36,6 +36,7 @@ from textual.message import Message  # noqa: E402
 from textual.widgets import RichLog  # noqa: E402
 
 from tui.lines import LineAssembler  # noqa: E402
+from tui.screens.run import READ_AHEAD_LINES  # noqa: E402
 from tui.widgets.log_view import LogView  # noqa: E402
 
 CHUNK = 65536
@@ -85,11 +86,14 @@ class BenchApp(App):
             out = assembler.feed(chunk)
             pending.extend(out.lines)
             partial = out.partial
-            self.taken.wait()  # as the run view's worker: no reading ahead while the UI is busy
+            if not self.taken.is_set() and len(pending) < READ_AHEAD_LINES:
+                continue  # as the run view's worker: a bounded read-ahead while the UI is busy
+            self.taken.wait()
             self.taken.clear()
             self.post_message(Batch(pending, partial, False))
             pending = []
         self.taken.wait()
+        self.taken.clear()
         pending.extend(assembler.finish().lines)
         self.post_message(Batch(pending, None, True))
 
