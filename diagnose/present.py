@@ -8,7 +8,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from diagnose.report import Diagnosis, Finding, Report
+from diagnose.report import Diagnosis, Finding, Report, abstention_facts
 
 SAFETY_STYLE = {"safe": "green", "unsafe": "red", "manual": "yellow"}
 SHOWN_ALTERNATIVES = 2
@@ -30,16 +30,7 @@ def render_report(report: Report, console: Console, *, verbose: bool = False) ->
 
 
 def render_abstention(report: Report, console: Console) -> None:
-    incident = report.incident
-    lines = []
-    if incident.signal:
-        hint = " (SIGKILL usually means the kernel's out-of-memory killer)" if incident.signal == "SIGKILL" else ""
-        lines.append(f"The process was killed by {incident.signal}{hint}.")
-    if incident.exception:
-        message = incident.exception.message.splitlines()[0][:200] if incident.exception.message else ""
-        lines.append(f"No confident diagnosis for {incident.exception.qualname}: {message}")
-    elif not incident.signal:
-        lines.append("No Python error was found in this output.")
+    lines = abstention_facts(report.incident)
     lines.append("Nothing in the knowledge base matched well enough — a wrong diagnosis is worse than none.")
     lines.append("If you find the cause, turn it into an entry: diagnose kb new ID --from-traceback FILE")
     console.print(Panel("\n".join(lines), title="lora-diagnose", title_align="left", border_style="dim"))

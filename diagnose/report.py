@@ -99,3 +99,17 @@ class Report:
         from diagnose.capture.hookdir._diagnose_capture import scrub
 
         return scrub(json.dumps(self.to_dict(), indent=2, ensure_ascii=False))
+
+
+def abstention_facts(incident: Incident) -> list[str]:
+    """What can still be said when no entry matched: the signal and the error line."""
+    lines = []
+    if incident.signal:
+        oom = " (SIGKILL usually means the kernel's out-of-memory killer)" if incident.signal == "SIGKILL" else ""
+        lines.append(f"The process was killed by {incident.signal}{oom}.")
+    if incident.exception:
+        message = incident.exception.message.splitlines()[0][:200] if incident.exception.message else ""
+        lines.append(f"No confident diagnosis for {incident.exception.qualname}: {message}")
+    elif not incident.signal:
+        lines.append("No Python error was found in this output.")
+    return lines

@@ -43,10 +43,16 @@ def workers(app):
     return [w for w in app.workers if w.group != "_loader"]
 
 
-async def settle(pilot) -> None:
-    pending = workers(pilot.app)
-    if pending:  # (an empty list would mean "all workers", the endless loader included)
-        await pilot.app.workers.wait_for_complete(pending)
+async def settle(pilot, timeout: float = 60.0) -> None:
+    """Wait until the app's workers are done.  Polls rather than ``wait_for_complete``, which
+    raises for a worker that is scheduled but not started yet (seen under load)."""
+    from textual.worker import WorkerState
+
+    deadline = time.monotonic() + timeout
+    while any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in workers(pilot.app)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"workers still running after {timeout:.0f}s")
+        await pilot.pause(0.05)
     await pilot.pause()
 
 

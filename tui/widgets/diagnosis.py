@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Collapsible, Markdown, Static
 
-from diagnose.report import Diagnosis, Finding, Report
+from diagnose.report import Diagnosis, Finding, Report, abstention_facts
 from tui import patching
 from tui.messages import ApplyPatch, ShowEvidence
 
@@ -59,7 +59,7 @@ class DiagnosisPanel(VerticalScroll):
         ]
         if best.version_note:
             widgets.append(Static(Text(best.version_note), classes="note warning"))
-        widgets.append(Markdown(best.why, classes="why"))
+        # What is specific to this run first (findings, fixes, the patch), then the general why.
         for finding in best.findings:
             widgets.extend(_finding(finding))
         if best.advisor_note:
@@ -75,6 +75,8 @@ class DiagnosisPanel(VerticalScroll):
             ))
         if best.patch:
             widgets.append(self._patch(best))
+        widgets.append(Static("Why", classes="section"))
+        widgets.append(Markdown(best.why, classes="why"))
         if others:
             names = ", ".join(f"{d.id} ({d.confidence:.2f})" for d in others[:ALTERNATIVES])
             widgets.append(Static(Text.assemble(("Also possible: ", "dim"), names), classes="alternatives"))
@@ -104,16 +106,7 @@ class DiagnosisPanel(VerticalScroll):
         return Collapsible(*parts, title=f"Patch for {name}: {patch.title}", collapsed=False, id="patch")
 
     def _abstention(self, report: Report) -> list:
-        incident = report.incident
-        lines = []
-        if incident.signal:
-            oom = " (SIGKILL usually means the kernel's out-of-memory killer)" if incident.signal == "SIGKILL" else ""
-            lines.append(f"The process was killed by {incident.signal}{oom}.")
-        if incident.exception:
-            message = incident.exception.message.splitlines()[0][:200] if incident.exception.message else ""
-            lines.append(f"The error was {incident.exception.type}: {message}")
-        elif not incident.signal:
-            lines.append("No Python error was found in this output.")
+        lines = abstention_facts(report.incident)
         return [
             Static(Text("No confident diagnosis", style="bold"), classes="diagnosis-title"),
             Static(Text("\n".join(lines)), classes="abstain-detail"),
