@@ -151,3 +151,13 @@ def test_choice_text_wins_over_letter():
 def test_grade_serialises():
     result = grade(question("rank-halving-scaling"), "half")
     assert result.to_dict()["suggested_rating"] == "good"
+
+
+def test_verb_forms_meet_their_concept():
+    """'fuses' and 'fusing' count for the concept 'fused' (seen in a real TUI session)."""
+    from diagnose.kb.schema import QuizQuestion
+    from diagnose.quiz.grading import grade
+
+    question = QuizQuestion(id="fused-form", question="?", kind="open", answer="a", concepts=["fused", "padding"])
+    for answer in ("GPT-2 fuses them, with padded batches", "it is fusing them; pads", "a fused layer and padding"):
+        assert grade(question, answer).missing == [], answer

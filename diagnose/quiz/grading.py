@@ -253,7 +253,20 @@ def _stem(word: str) -> str:
     if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
+        word = word[:-1]
+    return _verb_stem(word)
+
+
+def _verb_stem(word: str) -> str:
+    """'fused', 'fuses', 'fusing' and 'fuse' meet; so do 'padded', 'padding' and 'pad'."""
+    if len(word) < 4 or not word.isalpha():
+        return word
+    for ending in ("ing", "ed", "e"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            word = word[: -len(ending)]
+            if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "aeiouls":
+                word = word[:-1]  # padd -> pad, but keep 'fall', 'pass'
+            break
     return word
 
 
@@ -299,3 +312,9 @@ def _near_each_other(keys: list[str], positions: dict[str, list[int]]) -> bool:
 def _has_within(sorted_positions: list[int], anchor: int, window: int) -> bool:
     at = bisect.bisect_left(sorted_positions, anchor - window)
     return at < len(sorted_positions) and sorted_positions[at] <= anchor + window
+
+
+# Answers are compared stem to stem, so the word tables are keyed by stems too
+# ("doubles" -> "doubl" must still read as 2; "have" -> "hav" is still a stopword).
+_NUMBER_WORDS = {_stem(word): value for word, value in _NUMBER_WORDS.items()}
+_STOPWORDS = frozenset(_stem(word) for word in _STOPWORDS)
