@@ -31,7 +31,7 @@ tui-demo: $(STAMP)
 
 ## The whole test suite. pytest's exit code 5 (no tests collected) is a failure, not a pass.
 test: $(STAMP)
-	@status=0; $(PY) -m pytest -q $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(PY) -m pytest -q -n 2 --durations=10 $(PYTEST_ARGS) || status=$$?; \
 	 if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests"; exit 1; fi; exit $$status
 
 test-fast: $(STAMP)
