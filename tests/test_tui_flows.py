@@ -189,7 +189,7 @@ async def test_the_quiz_grades_an_answer_and_the_rating_feeds_the_scheduler(tmp_
         assert item is not None and item.entry_id == ENTRY_ID
         if item.question.kind == "open":
             answer = panel.query_one("#quiz-answer", Input)
-            assert app.focused is answer
+            await wait_until(pilot, lambda: app.focused is answer, 10, "focus on the answer")  # set after a refresh
             await pilot.press(*"GPT-2 has c_attn not q_proj")
             await pilot.press("enter")
         else:
@@ -364,7 +364,7 @@ async def test_a_choice_question_is_answered_from_the_list(tmp_path):
             await panel.next_question()
         await pilot.pause()
         options = panel.query_one("#quiz-choices", OptionList)
-        assert app.focused is options
+        await wait_until(pilot, lambda: app.focused is options, 10, "focus on the choices")  # set after a refresh
         for _ in range(question.choices.index(question.answer)):
             await pilot.press("down")
         await pilot.press("enter")
