@@ -29,7 +29,31 @@ def once(command: list[str]) -> tuple[float, int]:
     return wall, steps
 
 
+def fixed_cost(repeats: int = 21) -> None:
+    """The wrapper's own start and finish, on a script that does nothing."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as empty:
+        empty.write("pass\n")
+    bare_cmd = [sys.executable, empty.name]
+    wrapped_cmd = [sys.executable, "-m", "diagnose.cli", "run", "--no-quiz", empty.name]
+
+    def median_ms(command: list[str]) -> float:
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            subprocess.run(command, capture_output=True, env=ENV, cwd=ROOT, check=True)
+            times.append(time.perf_counter() - start)
+        return 1000 * statistics.median(times)
+
+    bare, wrapped = median_ms(bare_cmd), median_ms(wrapped_cmd)
+    os.unlink(empty.name)
+    print(f"empty script: bare {bare:.0f} ms, wrapped {wrapped:.0f} ms -> fixed overhead {wrapped - bare:+.0f} ms "
+          f"(ratio {wrapped / bare:.2f}); PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
+
+
 def main(rounds: int) -> None:
+    fixed_cost()
     bare_cmd = [sys.executable, str(SCRIPT)]
     wrapped_cmd = [sys.executable, "-m", "diagnose.cli", "run", "--no-quiz", str(SCRIPT)]
     once(bare_cmd)  # warm the page cache and build the tiny model

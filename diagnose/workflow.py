@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from diagnose.errors import UsageError
@@ -13,13 +12,20 @@ from diagnose.paths import last_report_path
 MAX_EXPLAIN_BYTES = 50 * 1024 * 1024
 
 
-@dataclass
 class Options:
-    json: bool = False
-    kb_dirs: list[str] = field(default_factory=list)
-    quiz: bool = True
-    verbose: bool = False
-    yes: bool = False  # apply patches without asking (--until-fixed)
+    """How run and explain deliver a report.  A plain class for the same start-up reason as RunResult."""
+
+    __slots__ = ("json", "kb_dirs", "quiz", "verbose", "yes")
+
+    def __init__(self, json: bool = False, kb_dirs: list[str] | None = None, quiz: bool = True,
+                 verbose: bool = False, yes: bool = False) -> None:
+        self.json, self.quiz, self.verbose = json, quiz, verbose
+        self.kb_dirs = list(kb_dirs or [])
+        self.yes = yes  # apply patches without asking (--until-fixed)
+
+    def replace(self, **changes) -> "Options":
+        values = {name: getattr(self, name) for name in self.__slots__}
+        return Options(**{**values, **changes})
 
 
 def load_knowledge(kb_dirs):
@@ -77,11 +83,12 @@ def explain(source: str | None, options: Options) -> int:
 
 def run(target: list[str], options: Options) -> int:
     from diagnose import runner
-    from diagnose.engine import diagnose_incident, incident_from_run
 
     result = runner.run(target)
     if not result.failed:
-        return 0
+        return 0  # a passing run costs only the runner's imports: the engine loads on failure
+    from diagnose.engine import diagnose_incident, incident_from_run
+
     kb = load_knowledge(options.kb_dirs)
     incident = incident_from_run(result)
     report = diagnose_incident(incident, kb, script=result.script)

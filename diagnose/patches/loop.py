@@ -57,8 +57,6 @@ def run_until_fixed(target: list[str], options, *, rounds: int = MAX_ROUNDS, ass
 
 def loop(target: list[str], options, *, rounds: int = MAX_ROUNDS, assume_yes: bool = False):
     """Run the rounds; returns (LoopResult, the last RunResult)."""
-    from dataclasses import replace
-
     from diagnose import runner, workflow
     from diagnose.engine import diagnose_incident, incident_from_run
     from diagnose.patches._cst import PatchError
@@ -85,7 +83,7 @@ def loop(target: list[str], options, *, rounds: int = MAX_ROUNDS, assume_yes: bo
         if options.json:
             workflow.save_last_report(report)
         else:
-            workflow.deliver(report, replace(options, quiz=False), command=last.command)
+            workflow.deliver(report, options.replace(quiz=False), command=last.command)
         if not report.diagnoses:
             outcome.stopped = "no diagnosis for this failure"
             break
