@@ -11,7 +11,6 @@ import ast
 import importlib.util
 import os
 from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 
 # LoRA can wrap these layer types (peft 0.21.2, tuners/lora/model.py: the
@@ -24,6 +23,8 @@ LORA_WRAPPABLE = {
 
 
 def installed_version(distribution: str) -> str | None:
+    from importlib import metadata  # ~25 ms to import: only when a version is asked for
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

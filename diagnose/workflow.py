@@ -98,14 +98,14 @@ def run(target: list[str], options: Options) -> int:
 
 def deliver(report, options: Options, command: list[str]) -> None:
     """Save, record and show a report: JSON on stdout, or the diagnosis (and a question) on stderr."""
-    from rich.console import Console
-
     save_last_report(report)
     _record_history(report, command)
     if options.json:
         sys.stdout.write(report.to_json() + "\n")
         sys.stdout.flush()
         return
+    from rich.console import Console
+
     console = Console(stderr=True)
     from diagnose.present import render_report
 

@@ -13,14 +13,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import re2
-import yaml
 
 from diagnose.kb.schema import Entry, MatchRule
 from diagnose.paths import SHIPPED_KB
 
 MAX_FILE_BYTES = 1_000_000
 KB_PATH_ENV = "DIAGNOSE_KB_PATH"
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml():
+    """PyYAML, imported only when a file is read (a cached KB needs none of it)."""
+    import yaml
+
+    return yaml
+
+
+def _safe_loader():
+    yaml = _yaml()
+    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -200,6 +210,7 @@ def load_entry_file(path: Path, origin: str = "shipped",
         source = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         return None, [Problem(path, 1, f"cannot read: {error}")]
+    yaml = _yaml()
     try:
         node, data = _parse(source)
     except yaml.YAMLError as error:
@@ -463,7 +474,7 @@ def _skip_class(text: str, i: int) -> int:
 
 def _parse(source: str):
     """The node tree (for line numbers) and the data of one YAML document, parsed once."""
-    loader = _SafeLoader(source)
+    loader = _safe_loader()(source)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -474,10 +485,11 @@ def _parse(source: str):
 
 def compose_node(path: Path):
     """The YAML node tree of ``path`` (for line numbers), or None when it does not parse."""
+    yaml = _yaml()
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             return None
-        return yaml.compose(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
+        return yaml.compose(path.read_text(encoding="utf-8"), Loader=_safe_loader())
     except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return None
 
@@ -495,6 +507,7 @@ def _describe(error: dict) -> str:
 
 def _line_of(node, loc: Iterable) -> int:
     """The 1-based line of the YAML node at ``loc`` (or of its nearest parent that exists)."""
+    yaml = _yaml()
     line = node.start_mark.line + 1 if node is not None else 1
     for key in loc:
         if isinstance(node, yaml.MappingNode):
