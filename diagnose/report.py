@@ -70,6 +70,23 @@ class Diagnosis:
     advisor_note: str | None = None
     origin: str = "shipped"
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Diagnosis":
+        """The inverse of ``to_dict`` (saved reports, incident history)."""
+        target = d.get("patch_target")
+        patch = None
+        if target and d.get("patch"):
+            patch = Patch(path=target["path"], sha256=target["sha256"], diff=d["patch"], new_text=target["new_text"],
+                          title=target["title"], safety=target["safety"], safety_reason=target["safety_reason"])
+        return cls(
+            id=d["id"], title=d["title"], confidence=float(d["confidence"]), evidence=d.get("evidence", ""),
+            matched=d.get("matched", ""), why=d.get("why", ""),
+            fixes=[FixView(**f) for f in d.get("fixes", [])],
+            findings=[Finding(**f) for f in d.get("findings", [])],
+            patch=patch, quiz=list(d.get("quiz", [])), version_note=d.get("version_note"),
+            advisor_note=d.get("advisor_note"), origin=d.get("origin", "shipped"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id, "title": self.title, "confidence": self.confidence, "evidence": self.evidence,
@@ -90,6 +107,20 @@ class Report:
     incident: Incident
     diagnoses: list[Diagnosis]
     script: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Report":
+        """The inverse of ``to_dict``: a saved JSON report back into objects."""
+        from diagnose.incident import ExceptionInfo
+
+        raw = data.get("incident") or {}
+        exception = raw.get("exception")
+        chain = [ExceptionInfo.from_dict(e) for e in (exception or {}).get("chain", [])]
+        incident = Incident(source=raw.get("source", "text"),
+                            exception=ExceptionInfo.from_dict(exception) if exception else None, chain=chain,
+                            exit_code=raw.get("exit_code"), signal=raw.get("signal"), rank=raw.get("rank"))
+        return cls(incident=incident, diagnoses=[Diagnosis.from_dict(d) for d in data.get("diagnoses", [])],
+                   script=data.get("script"))
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "incident": self.incident.to_dict(), "script": self.script,

@@ -99,7 +99,9 @@ def run(target: list[str], options: Options) -> int:
 def deliver(report, options: Options, command: list[str]) -> None:
     """Save, record and show a report: JSON on stdout, or the diagnosis (and a question) on stderr."""
     save_last_report(report)
-    _record_history(report, command)
+    warning = record_history(report, command)
+    if warning:
+        print(f"diagnose: warning: {warning}", file=sys.stderr)
     if options.json:
         sys.stdout.write(report.to_json() + "\n")
         sys.stdout.flush()
@@ -123,8 +125,12 @@ def save_last_report(report) -> None:
     os.replace(tmp, path)
 
 
-def _record_history(report, command: list[str]) -> None:
-    """Remember the incident (the quiz draws from what the user has met; the TUI lists it)."""
+def record_history(report, command: list[str]) -> str | None:
+    """Remember the incident (the quiz draws from what the user has met; the TUI lists it).
+
+    Returns a warning instead of raising when the progress database is broken:
+    that must not hide the diagnosis.  Each front end shows it its own way.
+    """
     import json
     import shlex
 
@@ -135,8 +141,9 @@ def _record_history(report, command: list[str]) -> None:
         store.record_incident(command=shlex.join(command), source=report.incident.source,
                               entry_ids=[d.id for d in report.diagnoses], report=json.loads(report.to_json()),
                               probes=report.incident.probes)
-    except DiagnoseError as error:  # a broken progress database must not hide the diagnosis
-        print(f"diagnose: warning: incident not saved to history: {error}", file=sys.stderr)
+    except DiagnoseError as error:
+        return f"incident not saved to history: {error}"
+    return None
 
 
 def _offer_quiz(report, console) -> None:

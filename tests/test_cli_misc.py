@@ -82,3 +82,14 @@ def test_explain_missing_file_directory_and_huge_file(tmp_path):
         handle.truncate(60 * 1024 * 1024)  # sparse: 60 MB of NULs without writing them
     done = diagnose("explain", str(huge))
     assert done.returncode == 2 and b"tail -c" in done.stderr
+
+
+def test_saved_report_round_trips(tmp_path):
+    """Report.from_dict(report.to_dict()) gives the same report (history and `fix --report` rely on it)."""
+    from diagnose.engine import explain_text
+    from diagnose.kb.loader import load_kb
+    from diagnose.report import Report
+
+    report = explain_text(PASTE.decode(), load_kb())
+    again = Report.from_dict(json.loads(report.to_json()))
+    assert again.to_dict() == report.to_dict()

@@ -90,13 +90,15 @@ class DiagnoseApp(App):
         return report
 
     def _remember(self, report, command: list[str]) -> None:
-        from diagnose.workflow import _record_history, save_last_report
+        from diagnose.workflow import record_history, save_last_report
 
         try:
             save_last_report(report)
         except OSError as error:
             self._notify_any_thread(f"last report not saved: {error}", severity="warning")
-        _record_history(report, command)
+        warning = record_history(report, command)
+        if warning:
+            self._notify_any_thread(warning, severity="warning")
 
     def _notify_any_thread(self, message: str, severity: str = "information") -> None:
         if threading.get_ident() == self._thread_id:

@@ -9,7 +9,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tui.history import report_from_dict, short_command
+from diagnose.report import Report
+from tui.history import short_command
 
 
 class HistoryScreen(Screen):
@@ -67,7 +68,7 @@ class HistoryScreen(Screen):
         if record is None or not record.report:
             self.notify("This incident has no saved report.", severity="warning")
             return
-        report = report_from_dict(record.report)
+        report = Report.from_dict(record.report)
         when = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
         self.app.push_screen(ReportScreen(report, title=f"{short_command(record.command)}   ({when})",
                                           text="(The history keeps the diagnosis, not the output of the run.)"))
