@@ -9,8 +9,20 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import sys
+
 PACKAGE_ROOT = Path(__file__).resolve().parent
-SHIPPED_KB = PACKAGE_ROOT.parent / "kb"
+
+
+def _shipped_kb() -> Path:
+    """kb/ beside the package in a source checkout; <prefix>/share/lora-diagnose/kb when installed."""
+    checkout = PACKAGE_ROOT.parent / "kb"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / "lora-diagnose" / "kb"
+
+
+SHIPPED_KB = _shipped_kb()
 
 
 def user_dir() -> Path:
