@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -182,3 +183,25 @@ def test_report_saved_with_the_scripts_output_first(diagnosed, tmp_path, capsys)
     saved.write_text("step 0: loss 6.2\n{ not the report\n" + last_report_path().read_text() + "\n")
     assert main(["fix", "--yes", "--report", str(saved)]) == 0
     assert path.read_text() == patch.new_text
+
+
+@pytest.mark.parametrize("model, targets, expected", [
+    ('"gpt2"', '["q_proj", "v_proj"]', "c_attn"),               # hub id: GPT-2 has c_attn
+    ('"meta-llama/Llama-2-7b-hf"', '["query", "value"]', "q_proj"),  # BERT names on Llama
+    ('"meta-llama/Llama-2-7b-hf"', '["q_proj", "v_proj"]', None),     # right names: nothing to say
+])
+def test_check_guesses_the_architecture_from_a_hub_name(tmp_path, model, targets, expected):
+    """No local folder, no network: the names come from the architecture's default config on the meta device."""
+    script = tmp_path / "train.py"
+    script.write_text(
+        "from transformers import AutoModelForCausalLM\nfrom peft import LoraConfig, get_peft_model\n"
+        f"model = AutoModelForCausalLM.from_pretrained({model})\n"
+        f"model = get_peft_model(model, LoraConfig(r=8, target_modules={targets}))\n")
+    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "check", str(script)], capture_output=True,
+                          timeout=180, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if expected is None:
+        assert done.returncode == 0, done.stdout
+    else:
+        assert done.returncode == 1
+        assert b"peft-target-modules-not-found" in done.stdout and expected.encode() in done.stdout
+        assert b"guessed from the model's name" in done.stdout

@@ -113,14 +113,27 @@ def _quantization_args(script: Script) -> list[CheckFinding]:
 
 
 def _string(script: Script, node: cst.BaseExpression, before_line: int) -> str | None:
+    """The model name a from_pretrained argument spells: a literal, a variable set to one,
+    or the string handed to a helper such as ``model_dir("gpt2")``."""
     value = string_value(node)
     if value is not None:
         return value
     if isinstance(node, cst.Name):
         assigns = script.assignments(node.value, before_line=before_line)
         if assigns:
-            return string_value(assigns[-1].value)
+            return _string(script, assigns[-1].value, before_line)
+    if isinstance(node, cst.Call) and node.args:
+        return string_value(node.args[0].value)
     return None
+
+
+def _model_type_from_name(name: str) -> str | None:
+    """'meta-llama/Llama-2-7b-hf' -> 'llama', 'gpt2' -> 'gpt2': the longest model_type the name starts with."""
+    from diagnose.libfacts import peft_default_target_modules
+
+    squashed = "".join(ch for ch in name.rsplit("/", 1)[-1].lower() if ch.isalnum())
+    known = [t for t in peft_default_target_modules() if squashed.startswith(t.replace("_", "").replace("-", ""))]
+    return max(known, key=len) if known else None
 
 
 def _local_folder(name: str | None, path: Path) -> Path | None:
@@ -133,29 +146,41 @@ def _local_folder(name: str | None, path: Path) -> Path | None:
     return None
 
 
-def _loaded_model(script: Script, path: Path) -> tuple[Path, str] | None:
-    """(local model folder, the Auto class) of the first from_pretrained that loads a model."""
+def _loaded_model(script: Script, path: Path) -> tuple[Path | str, str] | None:
+    """(local model folder, or a model_type guessed from a hub name; the Auto class) of the
+    first from_pretrained that loads a model."""
     for call in script.calls(lambda c: call_name(c).endswith("from_pretrained")):
         name = call_name(call)
         if "Tokenizer" in name or "Peft" in name or "Config" in name or not call.args:
             continue
-        folder = _local_folder(_string(script, call.args[0].value, script.lines(call)[0]), path)
+        auto_class = name.rsplit(".", 1)[0].rsplit(".", 1)[-1]
+        model_name = _string(script, call.args[0].value, script.lines(call)[0])
+        folder = _local_folder(model_name, path)
         if folder is not None and (folder / "config.json").is_file():
-            return folder, name.rsplit(".", 1)[0].rsplit(".", 1)[-1]
+            return folder, auto_class
+        model_type = _model_type_from_name(model_name) if model_name else None
+        if model_type:
+            return model_type, auto_class
     return None
 
 
-def _model_modules(folder: Path, auto_class: str) -> tuple[str, dict[str, set[str]]] | None:
-    """model_type and {suffix: {layer types}} of the model in ``folder``, built on the meta device."""
+def _model_modules(folder: Path | str, auto_class: str) -> tuple[str, dict[str, set[str]]] | None:
+    """model_type and {suffix: {layer types}} of the model in ``folder``, built on the meta device.
+
+    ``folder`` may instead be a model_type guessed from a hub name: the module names of an
+    architecture do not depend on its sizes, so its default config stands in for the real one.
+    """
+    guessed = isinstance(folder, str)
     try:
-        model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+        model_type = folder if guessed else json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
     except (OSError, ValueError):
         return None
     try:
         import torch
         import transformers
 
-        config = transformers.AutoConfig.from_pretrained(str(folder))
+        config = (transformers.AutoConfig.for_model(model_type) if guessed
+                  else transformers.AutoConfig.from_pretrained(str(folder)))
         factory = getattr(transformers, auto_class, None)
         if factory is None or not hasattr(factory, "from_config"):
             factory = transformers.AutoModelForCausalLM
@@ -206,7 +231,7 @@ def _target_modules(script: Script, path: Path) -> list[CheckFinding]:
                 found.append(CheckFinding(
                     "peft-target-modules-not-found", line, column,
                     f"target_modules {names} names no module of this {model_type} model "
-                    f"({loaded[0].name}); its LoRA-wrappable layers are {wrappable}",
+                    f"({_model_label(loaded[0])}); its LoRA-wrappable layers are {wrappable}",
                     f"target_modules={suggestion}"))
             elif missing:
                 found.append(CheckFinding(
@@ -226,6 +251,10 @@ def _target_modules(script: Script, path: Path) -> list[CheckFinding]:
                 f"check them against [n for n, _ in model.named_modules()]",
                 f"target_modules={default}"))
     return found
+
+
+def _model_label(model: Path | str) -> str:
+    return model.name if isinstance(model, Path) else f"architecture guessed from the model's name: {model}"
 
 
 # --------------------------------------------------------------------- pad token
