@@ -7,7 +7,7 @@ from diagnose.incident import ExceptionInfo, Incident
 from diagnose.kb.loader import KnowledgeBase, LoadedEntry
 from diagnose.libfacts import installed_version
 from diagnose.matcher import Candidate, match
-from diagnose.report import Advice, Diagnosis, Finding, FixView, Report
+from diagnose.report import Advice, Diagnosis, FixView, Report
 from diagnose.textparse import normalize, parse_text
 
 ADVISED = 3  # advisors run for the best few candidates only
@@ -30,8 +30,6 @@ def incident_from_run(result) -> Incident:
                         rank=capture.get("rank"), command=result.command)
     incident = parse_text(output)
     incident.exit_code, incident.signal, incident.command = result.exit_code, signal_name, result.command
-    if signal_name:
-        incident.text += f"\n[diagnose] the process was killed by {signal_name}"
     return incident
 
 
@@ -50,7 +48,7 @@ def _diagnosis(candidate: Candidate, incident: Incident, script: str | None, adv
     return Diagnosis(
         id=entry.id, title=entry.title, confidence=candidate.confidence, evidence=candidate.evidence,
         matched=candidate.matched, why=entry.why, fixes=advice.fixes + static, findings=advice.findings,
-        patch=advice.patch or patch, quiz=[q.id for q in entry.quiz],
+        patch=patch, quiz=[q.id for q in entry.quiz],
         version_note=version_note(candidate.entry, incident), advisor_note=advice.note,
         origin=candidate.entry.origin,
     )
@@ -76,5 +74,3 @@ def version_note(loaded: LoadedEntry, incident: Incident) -> str | None:
         return None
     return "This entry was written for " + ", ".join(outside) + "; its advice may not fit your versions."
 
-
-__all__ = ["explain_text", "diagnose_incident", "incident_from_run", "Finding"]

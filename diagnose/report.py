@@ -45,11 +45,10 @@ class Patch:
 
 @dataclass
 class Advice:
-    """An advisor's output: findings, tailored fixes (shown first), maybe a patch."""
+    """An advisor's output: findings, tailored fixes (shown first), and what a patcher needs."""
 
     findings: list[Finding] = field(default_factory=list)
     fixes: list[FixView] = field(default_factory=list)
-    patch: Patch | None = None
     note: str | None = None  # e.g. "from the text alone: the model's own names were not available"
     params: dict[str, Any] = field(default_factory=dict)  # what a patch needs, e.g. {"target_modules": [...]}
 

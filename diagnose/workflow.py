@@ -98,12 +98,13 @@ def run(target: list[str], options: Options) -> int:
 
 def deliver(report, options: Options, command: list[str]) -> None:
     """Save, record and show a report: JSON on stdout, or the diagnosis (and a question) on stderr."""
-    save_last_report(report)
-    warning = record_history(report, command)
+    serialized = report.to_json()  # once: the saved report, the history and --json all use it
+    save_last_report(report, serialized)
+    warning = record_history(report, command, serialized)
     if warning:
         print(f"diagnose: warning: {warning}", file=sys.stderr)
     if options.json:
-        sys.stdout.write(report.to_json() + "\n")
+        sys.stdout.write(serialized + "\n")
         sys.stdout.flush()
         return
     from rich.console import Console
@@ -116,16 +117,17 @@ def deliver(report, options: Options, command: list[str]) -> None:
         _offer_quiz(report, console)
 
 
-def save_last_report(report) -> None:
+def save_last_report(report, serialized: str | None = None) -> None:
+    """The report `diagnose fix` reads, owner-only."""
     path = last_report_path()
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(report.to_json())
+        handle.write(serialized if serialized is not None else report.to_json())
     os.replace(tmp, path)
 
 
-def record_history(report, command: list[str]) -> str | None:
+def record_history(report, command: list[str], serialized: str | None = None) -> str | None:
     """Remember the incident (the quiz draws from what the user has met; the TUI lists it).
 
     Returns a warning instead of raising when the progress database is broken:
@@ -139,7 +141,8 @@ def record_history(report, command: list[str]) -> str | None:
 
     try:
         store.record_incident(command=shlex.join(command), source=report.incident.source,
-                              entry_ids=[d.id for d in report.diagnoses], report=json.loads(report.to_json()),
+                              entry_ids=[d.id for d in report.diagnoses],
+                              report=json.loads(serialized if serialized is not None else report.to_json()),
                               probes=report.incident.probes)
     except DiagnoseError as error:
         return f"incident not saved to history: {error}"
