@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState
 
 from diagnose.errors import DiagnoseError
 from diagnose.runner import TAIL_BYTES, RunResult
+from tui.child import STOP_SIGNALS
 from tui.lines import LineAssembler
 from tui.messages import (
     ApplyPatch,
@@ -217,8 +218,7 @@ class RunScreen(ReportScreen, inherit_bindings=False):
             self.notify("Nothing is running.")
             return
         self.stop_requested = True
-        order = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
-        signum = order[min(self._stop_signals, len(order) - 1)]
+        signum = STOP_SIGNALS[min(self._stop_signals, len(STOP_SIGNALS) - 1)]
         self._stop_signals += 1
         self._last_signal = signum
         self.child.send_signal(signum)
