@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from diagnose import advisors, patches
+from diagnose import advisors
 from diagnose.incident import ExceptionInfo, Incident
 from diagnose.kb.loader import KnowledgeBase, LoadedEntry
-from diagnose.libfacts import installed_version
 from diagnose.matcher import Candidate, match
 from diagnose.report import Advice, Diagnosis, FixView, Report
 from diagnose.textparse import normalize, parse_text
@@ -40,15 +39,19 @@ def diagnose_incident(incident: Incident, kb: KnowledgeBase, script: str | None 
 
 
 def _diagnosis(candidate: Candidate, incident: Incident, script: str | None, advise: bool) -> Diagnosis:
-    entry = candidate.entry.entry
-    advice = advisors.advise(entry.advisor, incident, entry) if advise else None
+    entry = candidate.entry.data  # the validated entry as plain data: no need to build the typed Entry
+    advice = advisors.advise(entry.get("advisor"), incident) if advise else None
     advice = advice or Advice()
-    static = [FixView(f.title, f.safety, f.safety_reason, f.body) for f in entry.fixes]
-    patch = patches.propose(entry.id, script, incident, advice) if advise else None
+    static = [FixView(f["title"], f["safety"], f["safety_reason"], f["body"]) for f in entry["fixes"]]
+    patch = None
+    if advise and script:
+        from diagnose import patches  # libcst and difflib: only when there is a script to patch
+
+        patch = patches.propose(entry["id"], script, incident, advice)
     return Diagnosis(
-        id=entry.id, title=entry.title, confidence=candidate.confidence, evidence=candidate.evidence,
-        matched=candidate.matched, why=entry.why, fixes=advice.fixes + static, findings=advice.findings,
-        patch=patch, quiz=[q.id for q in entry.quiz],
+        id=entry["id"], title=entry["title"], confidence=candidate.confidence, evidence=candidate.evidence,
+        matched=candidate.matched, why=entry["why"], fixes=advice.fixes + static, findings=advice.findings,
+        patch=patch, quiz=[q["id"] for q in entry.get("quiz", [])],
         version_note=version_note(candidate.entry, incident), advisor_note=advice.note,
         origin=candidate.entry.origin,
     )
@@ -56,12 +59,17 @@ def _diagnosis(candidate: Candidate, incident: Incident, script: str | None, adv
 
 def version_note(loaded: LoadedEntry, incident: Incident) -> str | None:
     """Say so when this entry was written for other library versions than the ones in use."""
+    scoped = loaded.data.get("versions") or {}
+    if not scoped:
+        return None
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import InvalidVersion
 
+    from diagnose.libfacts import installed_version
+
     seen = incident.probes.get("versions", {})
     outside = []
-    for package, spec in loaded.entry.versions.items():
+    for package, spec in scoped.items():
         version = seen.get(package) or installed_version(package)
         if version is None:
             continue

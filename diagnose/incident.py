@@ -1,17 +1,18 @@
 """The Incident: the one input of matching, from a live capture or from text.
 
-Plain dataclasses (no pydantic) because ``explain`` must start fast; the
-capture file and the JSON report are built from ``to_dict``.
+NamedTuples and a Record (no dataclasses, no pydantic) because ``explain``
+must start fast (see diagnose/record.py); the capture file and the JSON report
+are built from ``to_dict``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
+
+from diagnose.record import Record
 
 
-@dataclass(frozen=True)
-class Frame:
+class Frame(NamedTuple):
     file: str
     line: int | None
     function: str
@@ -22,8 +23,7 @@ class Frame:
         return "site-packages" in self.file or "dist-packages" in self.file or self.file.startswith("<frozen")
 
 
-@dataclass(frozen=True)
-class ExceptionInfo:
+class ExceptionInfo(NamedTuple):
     type: str  # bare class name, as printed: "NoMatchingPeftModuleError"
     qualname: str  # "peft.utils.error.NoMatchingPeftModuleError" (= type when only text was seen)
     message: str
@@ -56,7 +56,7 @@ class ExceptionInfo:
             "qualname": self.qualname,
             "message": self.message,
             "mro": list(self.mro),
-            "frames": [asdict(f) for f in self.frames],
+            "frames": [f._asdict() for f in self.frames],
             "relation": self.relation,
         }
         if with_chain is not None:
@@ -64,8 +64,7 @@ class ExceptionInfo:
         return out
 
 
-@dataclass
-class Incident:
+class Incident(Record):
     """What went wrong, however we learned it.
 
     ``exception`` is the last exception raised (the one the traceback ends
@@ -75,15 +74,17 @@ class Incident:
     read from live objects (see diagnose/capture/probes.py), empty for text.
     """
 
-    source: Literal["capture", "text"]
-    exception: ExceptionInfo | None
-    chain: list[ExceptionInfo] = field(default_factory=list)
-    text: str = ""
-    probes: dict[str, Any] = field(default_factory=dict)
-    exit_code: int | None = None
-    signal: str | None = None
-    rank: int | None = None
-    command: list[str] = field(default_factory=list)
+    __slots__ = ("source", "exception", "chain", "text", "probes", "exit_code", "signal", "rank", "command")
+
+    def __init__(self, source: Literal["capture", "text"], exception: ExceptionInfo | None,
+                 chain: list[ExceptionInfo] | None = None, text: str = "", probes: dict[str, Any] | None = None,
+                 exit_code: int | None = None, signal: str | None = None, rank: int | None = None,
+                 command: list[str] | None = None) -> None:
+        self.source, self.exception, self.text = source, exception, text
+        self.chain = [] if chain is None else chain
+        self.probes = {} if probes is None else probes
+        self.exit_code, self.signal, self.rank = exit_code, signal, rank
+        self.command = [] if command is None else command
 
     def exceptions(self) -> list[ExceptionInfo]:
         """The final exception first, then its chain from the nearest cause back."""

@@ -8,7 +8,6 @@ diagnosis is worse than none, so candidates under ``THRESHOLD`` are dropped.
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
 
 from diagnose.incident import ExceptionInfo, Incident
 from diagnose.kb.loader import CompiledRule, KnowledgeBase, LoadedEntry
@@ -26,17 +25,22 @@ BASE = {
 _BUILTIN = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
 
 
-@dataclass(frozen=True)
 class Candidate:
-    entry: LoadedEntry
-    confidence: float
-    evidence: str
-    matched: str  # the text the rule matched, for highlighting
-    rule_index: int
+    """An entry that matched, with how sure we are and why (a plain class: see kb/loader.py)."""
+
+    __slots__ = ("entry", "confidence", "evidence", "matched", "rule_index")
+
+    def __init__(self, entry: LoadedEntry, confidence: float, evidence: str, matched: str, rule_index: int) -> None:
+        self.entry, self.confidence, self.evidence = entry, confidence, evidence
+        self.matched = matched  # the text the rule matched, for highlighting
+        self.rule_index = rule_index
 
     @property
     def id(self) -> str:
         return self.entry.id
+
+    def __repr__(self) -> str:
+        return f"Candidate({self.id!r}, {self.confidence}, {self.evidence!r})"
 
 
 def match(incident: Incident, kb: KnowledgeBase, threshold: float = THRESHOLD) -> list[Candidate]:
@@ -87,34 +91,33 @@ class _Screen:
                         break
                 else:
                     return False
-        elif text is None and compiled.rule.exception:
+        elif text is None and compiled.exception:
             if not self.has_exception:
                 return False
-            for name in compiled.rule.exception:
+            for name in compiled.exception:
                 if name.rsplit(".", 1)[-1] in self.names:
                     return True
             return False
         return True
 
 
-@dataclass(frozen=True)
 class _Hit:
-    confidence: float
-    evidence: str
-    matched: str
+    __slots__ = ("confidence", "evidence", "matched")
+
+    def __init__(self, confidence: float, evidence: str, matched: str) -> None:
+        self.confidence, self.evidence, self.matched = confidence, evidence, matched
 
 
 def _score_rule(compiled: CompiledRule, incident: Incident) -> _Hit | None:
-    rule = compiled.rule
-    weight = rule.weight
+    weight = compiled.weight
     text_hit = None
     if compiled.text is not None:
         found = compiled.text.search(incident.text)
         if found is None:
             return None
         text_hit = found.group(0)
-    if not rule.exception and compiled.message is None:
-        return _Hit(round(BASE[("text",)] * weight, 3), f"text matched /{rule.text}/", text_hit or "")
+    if not compiled.exception and compiled.message is None:
+        return _Hit(round(BASE[("text",)] * weight, 3), f"text matched /{compiled.text.source}/", text_hit or "")
     best = None
     for position, exc in enumerate(incident.exceptions()):
         factor = 1.0 if position == 0 else CHAIN_FACTOR
@@ -126,21 +129,20 @@ def _score_rule(compiled: CompiledRule, incident: Incident) -> _Hit | None:
 
 
 def _score_exception(compiled: CompiledRule, exc: ExceptionInfo, text_hit: str | None) -> _Hit | None:
-    rule = compiled.rule
-    class_hit = _class_hit(rule.exception, exc)
+    class_hit = _class_hit(compiled.exception, exc)
     message_hit = None
     if compiled.message is not None:
         found = compiled.message.search(exc.message) or compiled.message.search(" ".join(exc.message.split()))
         if found is None or not found.group(0).strip():
             return None  # a pattern that matches nothing (e.g. an empty message) is no evidence
         message_hit = found.group(0)
-    if rule.exception and class_hit is None:
+    if compiled.exception and class_hit is None:
         # A pasted library exception shows no MRO: a matching message still counts, as a message alone.
         unknown_mro = not exc.mro and exc.type not in _BUILTIN
         if message_hit is None or not unknown_mro:
             return None
-        return _Hit(BASE[("message",)] * rule.weight, f"message matched /{rule.message}/", message_hit)
-    if rule.exception and message_hit is not None:
+        return _Hit(BASE[("message",)] * compiled.weight, f"message matched /{compiled.message.source}/", message_hit)
+    if compiled.exception and message_hit is not None:
         key = ("exception", "message")
     elif message_hit is not None:
         key = ("message",)
@@ -153,13 +155,13 @@ def _score_exception(compiled: CompiledRule, exc: ExceptionInfo, text_hit: str |
         via = "" if class_hit.rsplit(".", 1)[-1] == exc.type else f" (a base class of {exc.qualname})"
         parts.append(f"exception {class_hit}{via}")
     if message_hit is not None:
-        parts.append(f"message matched /{rule.message}/")
+        parts.append(f"message matched /{compiled.message.source}/")
     if text_hit is not None:
-        parts.append(f"text matched /{rule.text}/")
-    return _Hit(BASE[key] * rule.weight, " and ".join(parts), message_hit or text_hit or exc.type)
+        parts.append(f"text matched /{compiled.text.source}/")
+    return _Hit(BASE[key] * compiled.weight, " and ".join(parts), message_hit or text_hit or exc.type)
 
 
-def _class_hit(names: list[str], exc: ExceptionInfo) -> str | None:
+def _class_hit(names: tuple[str, ...], exc: ExceptionInfo) -> str | None:
     """The first rule class name this exception answers to (bare names compare last components)."""
     if not names:
         return None

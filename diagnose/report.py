@@ -3,71 +3,83 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from diagnose.incident import Incident
+from diagnose.record import Record
 
 SCHEMA = 1
 
+# Records, not dataclasses: a report is built on every diagnosis (see diagnose/record.py).
 
-@dataclass
-class Finding:
+
+class Finding(Record):
     """A fact computed for this incident: text (markdown) and/or a small table."""
 
-    title: str
-    text: str = ""
-    columns: list[str] = field(default_factory=list)
-    rows: list[list[str]] = field(default_factory=list)
+    __slots__ = ("title", "text", "columns", "rows")
+
+    def __init__(self, title: str, text: str = "", columns: list[str] | None = None,
+                 rows: list[list[str]] | None = None) -> None:
+        self.title, self.text = title, text
+        self.columns = [] if columns is None else columns
+        self.rows = [] if rows is None else rows
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "text": self.text, "columns": self.columns, "rows": self.rows}
 
 
-@dataclass
-class FixView:
-    title: str
-    safety: str
-    safety_reason: str
-    body: str
-    tailored: bool = False  # computed for this incident by an advisor, not the KB's static text
+class FixView(Record):
+    __slots__ = ("title", "safety", "safety_reason", "body", "tailored")
+
+    def __init__(self, title: str, safety: str, safety_reason: str, body: str, tailored: bool = False) -> None:
+        self.title, self.safety, self.safety_reason, self.body = title, safety, safety_reason, body
+        self.tailored = tailored  # computed for this incident by an advisor, not the KB's static text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "safety": self.safety, "safety_reason": self.safety_reason, "body": self.body,
+                "tailored": self.tailored}
 
 
-@dataclass
-class Patch:
+class Patch(Record):
     """An edit of the user's script, shown as a diff and applied only when they say so."""
 
-    path: str
-    sha256: str  # of the script as it was when diagnosed; fix refuses if it changed
-    diff: str
-    new_text: str
-    title: str
-    safety: str
-    safety_reason: str
+    __slots__ = ("path", "sha256", "diff", "new_text", "title", "safety", "safety_reason")
+
+    def __init__(self, path: str, sha256: str, diff: str, new_text: str, title: str, safety: str,
+                 safety_reason: str) -> None:
+        self.path = path
+        self.sha256 = sha256  # of the script as it was when diagnosed; fix refuses if it changed
+        self.diff, self.new_text, self.title = diff, new_text, title
+        self.safety, self.safety_reason = safety, safety_reason
 
 
-@dataclass
-class Advice:
+class Advice(Record):
     """An advisor's output: findings, tailored fixes (shown first), and what a patcher needs."""
 
-    findings: list[Finding] = field(default_factory=list)
-    fixes: list[FixView] = field(default_factory=list)
-    note: str | None = None  # e.g. "from the text alone: the model's own names were not available"
-    params: dict[str, Any] = field(default_factory=dict)  # what a patch needs, e.g. {"target_modules": [...]}
+    __slots__ = ("findings", "fixes", "note", "params")
+
+    def __init__(self, findings: list[Finding] | None = None, fixes: list[FixView] | None = None,
+                 note: str | None = None, params: dict[str, Any] | None = None) -> None:
+        self.findings = [] if findings is None else findings
+        self.fixes = [] if fixes is None else fixes
+        self.note = note  # e.g. "from the text alone: the model's own names were not available"
+        self.params = {} if params is None else params  # what a patch needs, e.g. {"target_modules": [...]}
 
 
-@dataclass
-class Diagnosis:
-    id: str
-    title: str
-    confidence: float
-    evidence: str
-    matched: str
-    why: str
-    fixes: list[FixView]
-    findings: list[Finding] = field(default_factory=list)
-    patch: Patch | None = None
-    quiz: list[str] = field(default_factory=list)
-    version_note: str | None = None
-    advisor_note: str | None = None
-    origin: str = "shipped"
+class Diagnosis(Record):
+    __slots__ = ("id", "title", "confidence", "evidence", "matched", "why", "fixes", "findings", "patch", "quiz",
+                 "version_note", "advisor_note", "origin")
+
+    def __init__(self, id: str, title: str, confidence: float, evidence: str, matched: str, why: str,
+                 fixes: list[FixView], findings: list[Finding] | None = None, patch: Patch | None = None,
+                 quiz: list[str] | None = None, version_note: str | None = None, advisor_note: str | None = None,
+                 origin: str = "shipped") -> None:
+        self.id, self.title, self.confidence, self.evidence = id, title, confidence, evidence
+        self.matched, self.why, self.fixes = matched, why, fixes
+        self.findings = [] if findings is None else findings
+        self.patch = patch
+        self.quiz = [] if quiz is None else quiz
+        self.version_note, self.advisor_note, self.origin = version_note, advisor_note, origin
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Diagnosis":
@@ -90,8 +102,8 @@ class Diagnosis:
         return {
             "id": self.id, "title": self.title, "confidence": self.confidence, "evidence": self.evidence,
             "matched": self.matched, "why": self.why,
-            "fixes": [asdict(f) for f in self.fixes],
-            "findings": [asdict(f) for f in self.findings],
+            "fixes": [f.to_dict() for f in self.fixes],
+            "findings": [f.to_dict() for f in self.findings],
             "patch": self.patch.diff if self.patch else None,
             "patch_target": ({"path": self.patch.path, "sha256": self.patch.sha256, "title": self.patch.title,
                               "safety": self.patch.safety, "safety_reason": self.patch.safety_reason,
@@ -101,11 +113,11 @@ class Diagnosis:
         }
 
 
-@dataclass
-class Report:
-    incident: Incident
-    diagnoses: list[Diagnosis]
-    script: str | None = None
+class Report(Record):
+    __slots__ = ("incident", "diagnoses", "script")
+
+    def __init__(self, incident: Incident, diagnoses: list[Diagnosis], script: str | None = None) -> None:
+        self.incident, self.diagnoses, self.script = incident, diagnoses, script
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Report":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import builtins
 import re
-from dataclasses import dataclass, field
 
 from diagnose.incident import ExceptionInfo, Frame, Incident
 
@@ -146,14 +145,16 @@ def _unwrap(lines: list[str]) -> list[str]:
     return out
 
 
-@dataclass
 class _Block:
     """One exception as seen in the text: its frames and final line."""
 
-    frames: list[Frame] = field(default_factory=list)
-    type: str | None = None
-    message_lines: list[str] = field(default_factory=list)
-    relation: str | None = None  # how this one led to the next
+    __slots__ = ("frames", "type", "message_lines", "relation")
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.type: str | None = None
+        self.message_lines: list[str] = []
+        self.relation: str | None = None  # how this one led to the next
 
 
 def parse_text(text: str) -> Incident:

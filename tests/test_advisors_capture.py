@@ -12,7 +12,7 @@ def advise(advisor: str, capture: str):
     if not (CAPTURES / f"{capture}.json").exists():
         pytest.skip(f"capture fixture {capture} not generated (tests/data/captures/make_captures.py)")
     incident = load_capture(capture)
-    advice = get_advisor(advisor)(incident, None)
+    advice = get_advisor(advisor)(incident)
     assert advice is not None
     assert advice.note is None, "a capture must not be advised as text-only"
     assert all(fix.tailored for fix in advice.fixes)

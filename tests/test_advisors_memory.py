@@ -65,7 +65,7 @@ def saved_mib(title: str) -> float:
 
 
 def test_fixes_are_ranked_by_mib_saved_for_this_model():
-    advice = cuda_oom.advise(llama7b(4, 2048, False, QV, 4_194_304, 8), None)
+    advice = cuda_oom.advise(llama7b(4, 2048, False, QV, 4_194_304, 8))
     priced = [f for f in advice.fixes if "saves ≈" in f.title]
     savings = [saved_mib(f.title) for f in priced]
     assert savings == sorted(savings, reverse=True)
@@ -79,7 +79,7 @@ def test_fixes_are_ranked_by_mib_saved_for_this_model():
 
 
 def test_checkpointing_not_offered_when_already_on():
-    advice = cuda_oom.advise(llama7b(1, 2048, True, QV, 4_194_304, 8), None)
+    advice = cuda_oom.advise(llama7b(1, 2048, True, QV, 4_194_304, 8))
     assert not any(f.title.startswith("Gradient checkpointing") for f in advice.fixes)
     assert "with checkpointing" in all_text(advice)
 
@@ -93,7 +93,7 @@ def test_real_capture_with_a_real_gpu_message():
         pytest.skip("shared real outputs not available")
     incident = load_capture("cpu-out-of-memory")
     incident.text += "\n" + message.read_text()
-    advice = cuda_oom.advise(incident, None)
+    advice = cuda_oom.advise(incident)
     assert advice.note is None
     text = all_text(advice)
     assert "activations, batch 1 × 1048576 tokens" in text

@@ -14,7 +14,7 @@ from diagnose.incident import Incident
 
 
 def advise(advisor: str, incident: Incident):
-    advice = get_advisor(advisor)(incident, None)
+    advice = get_advisor(advisor)(incident)
     assert advice.note and advice.note.startswith("From the text alone")
     return advice, all_text(advice)
 

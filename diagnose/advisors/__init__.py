@@ -1,6 +1,6 @@
 """Advisors: small functions, keyed by name, that turn probes into tailored advice.
 
-An advisor is ``advise(incident, entry) -> Advice | None``.  It is imported
+An advisor is ``advise(incident) -> Advice | None``.  It is imported
 only when its entry fires, so advisors may use heavier helpers (libcst for
 patches) without slowing anything else.  An entry without an advisor still
 gives its static fixes.
@@ -12,7 +12,6 @@ import importlib
 from collections.abc import Callable
 
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.report import Advice
 
 # advisor name (the entry's ``advisor:`` field) -> module under diagnose.advisors
@@ -30,7 +29,7 @@ REGISTRY: dict[str, str] = {
     "no-grad-fn": "no_grad_fn",
 }
 
-Advisor = Callable[[Incident, Entry], "Advice | None"]
+Advisor = Callable[[Incident], "Advice | None"]
 
 
 def get_advisor(name: str) -> Advisor | None:
@@ -41,10 +40,10 @@ def get_advisor(name: str) -> Advisor | None:
     return module.advise
 
 
-def advise(name: str | None, incident: Incident, entry: Entry) -> Advice | None:
+def advise(name: str | None, incident: Incident) -> Advice | None:
     if not name:
         return None
     advisor = get_advisor(name)
     if advisor is None:
         return None
-    return advisor(incident, entry)
+    return advisor(incident)

@@ -18,7 +18,6 @@ from diagnose.advisors._common import message, names, text_only_note, user_code,
 from diagnose.advisors._lora_history import FIRST_SEEN, SAMPLED
 from diagnose.advisors._static import peft_config_fields
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.libfacts import installed_version
 from diagnose.report import Advice, Finding, FixView
 
@@ -43,7 +42,7 @@ ELSEWHERE = {
 }
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     found = _UNEXPECTED.search(message(incident)) or _UNEXPECTED.search(incident.text)
     class_name = (found.group(1) if found and found.group(1) else None) or "LoraConfig"
     wrong = found.group(2) if found else None

@@ -39,7 +39,6 @@ from diagnose.advisors._common import (
     text_only_note,
 )
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.report import Advice, Finding, FixView
 
 NF4_DOUBLE_QUANT = 0.5159  # bytes per weight, bitsandbytes 0.50.2 (measured, memory-estimation.md §4)
@@ -319,7 +318,7 @@ def savings(incident: Incident, b: Breakdown, var: str) -> list[Saving]:
     return sorted(found, key=lambda s: -s.saved)
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     alloc = allocator(incident)
     where = stage(incident)
     model = main_model(incident)

@@ -18,7 +18,6 @@ from typing import Any
 
 from diagnose.advisors._common import fmt_count, main_model, message, model_var, split_place, tensors, text_only_note
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.report import Advice, Finding, FixView
 
 _DEVICE = re.compile(r"\b(cuda(?::\d+)?|cpu|meta|mps|xpu(?::\d+)?|npu(?::\d+)?|hpu(?::\d+)?)\b")
@@ -51,7 +50,7 @@ def by_device(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     devices = message_devices(message(incident))
     model = main_model(incident)
     if model is None:

@@ -15,13 +15,12 @@ from typing import Any
 from diagnose.advisors._common import main_model, message, model_var, models, tensors, text_only_note
 from diagnose.advisors._dtypes import TORCH, by_dtype, dtype_table, main_dtype, message_dtypes, roles
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.report import Advice, Finding, FixView
 
 FLOATS = {"float32", "float16", "bfloat16", "float64"}
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     msg = message(incident)
     input_dtype, weight_dtype = roles(msg, message_dtypes(msg))
     model = main_model(incident)

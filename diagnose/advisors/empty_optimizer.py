@@ -12,11 +12,10 @@ from __future__ import annotations
 from diagnose.advisors import _trainable
 from diagnose.advisors._common import text_only_note, user_code
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.report import Advice, Finding, FixView
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     state = _trainable.read(incident)
     if state is None:
         return _from_text(incident)

@@ -13,7 +13,6 @@ from __future__ import annotations
 from diagnose.advisors._common import fmt_count, main_model, model_var, split_place, text_only_note
 from diagnose.advisors._dtypes import dtype_table
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.report import Advice, Finding, FixView
 
 
@@ -28,7 +27,7 @@ def _cast_fix(var: str) -> FixView:
         tailored=True)
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     model = main_model(incident)
     var = model_var(incident)
     if model is None:

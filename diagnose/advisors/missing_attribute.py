@@ -31,7 +31,6 @@ from diagnose.advisors._static import (
     transformers_model_attributes,
 )
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.libfacts import installed_version
 from diagnose.report import Advice, Finding, FixView
 
@@ -41,7 +40,7 @@ _CONFIG_CLASS = re.compile(r"^\w+Config$")
 _GET_PEFT = re.compile(r"^\s*get_peft_model\s*\(")
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     probe = incident.probes.get("attribute_error") or {}
     found = _MESSAGE.search(message(incident)) or _MESSAGE.search(incident.text)
     attribute = probe.get("name") or (found.group(2) if found else None)

@@ -16,13 +16,12 @@ from typing import Any
 from diagnose.advisors import _trainable
 from diagnose.advisors._common import model_var, source_lines, tensors, text_only_note, user_frame
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.report import Advice, Finding, FixView
 
 _NO_GRAD = re.compile(r"^(\s*)(?:with\s+.*\b(?:no_grad|inference_mode)\s*\(|@.*\b(?:no_grad|inference_mode)\b)")
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     state = _trainable.read(incident)
     no_grad = _no_grad_block(incident)
     if state is None:

@@ -15,7 +15,6 @@ from typing import Any
 
 from diagnose.advisors._common import model_var, text_only_note, user_code
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.report import Advice, Finding, FixView
 
 _CALLED = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
@@ -23,7 +22,7 @@ _TOKENIZER_ARG = re.compile(r"\btokenizer\s*=\s*([A-Za-z_][A-Za-z0-9_.]*)")
 _NOT_A_TOKENIZER = {"print", "len", "list", "dict", "model", "torch", "DataLoader", "Trainer", "SFTTrainer"}
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     probe = _tokenizer_probe(incident)
     if probe is not None:
         return _from_probe(incident, probe)

@@ -15,7 +15,6 @@ import re
 from typing import Any
 
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.libfacts import LORA_WRAPPABLE, model_type_by_class, peft_default_target_modules
 from diagnose.report import Advice, Finding, FixView
 
@@ -32,7 +31,7 @@ _CLASS = re.compile(r"\b([A-Z][A-Za-z0-9]+(?:ForCausalLM|LMHeadModel|ForConditio
 USER_FIELDS = ("r", "lora_alpha", "target_modules", "lora_dropout", "bias", "task_type")
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     requested = _requested(incident)
     model = _model_probe(incident)
     if model is None:

@@ -16,7 +16,6 @@ from typing import Any
 from diagnose.advisors._common import names, peft_config_fields, text_only_note
 from diagnose.advisors.target_modules import _config_line, _label
 from diagnose.incident import Incident
-from diagnose.kb.schema import Entry
 from diagnose.libfacts import LORA_WRAPPABLE, peft_default_target_modules
 from diagnose.report import Advice, Finding, FixView
 
@@ -26,7 +25,7 @@ _LORA_PART = re.compile(r"(^|\.)(lora_\w+|base_layer|lora_dropout)(\.|$)")
 SAFE = "only the LoRA config changes; the model, data and weights are untouched"
 
 
-def advise(incident: Incident, entry: Entry) -> Advice:
+def advise(incident: Incident) -> Advice:
     requested = _requested(incident)
     model = _model(incident)
     if model is None or not requested:

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import re2
-
-from diagnose.kb.schema import Entry, MatchRule
 from diagnose.paths import SHIPPED_KB
 
 MAX_FILE_BYTES = 1_000_000
 KB_PATH_ENV = "DIAGNOSE_KB_PATH"
+
+# Plain slotted classes, not dataclasses: `explain` loads this module on every
+# run, and importing `dataclasses` (with `inspect`) plus generating each class
+# costs more than the whole match.  The schema's dataclasses load only when an
+# entry is needed whole (``LoadedEntry.entry``).
 
 
 def _yaml():
@@ -33,43 +34,79 @@ def _safe_loader():
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-@dataclass(frozen=True)
 class Problem:
-    path: Path
-    line: int
-    message: str
+    """Why a file (or part of it) did not load, at ``path:line``."""
+
+    __slots__ = ("path", "line", "message")
+
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        self.path, self.line, self.message = path, line, message
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
 
+    def __repr__(self) -> str:
+        return f"Problem({str(self)!r})"
 
-@dataclass(frozen=True)
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return (self.path, self.line, self.message) == (other.path, other.line, other.message)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class CompiledRule:
-    rule: MatchRule
-    index: int
-    message: "Pattern | None"
-    text: "Pattern | None"
+    """One ``match:`` rule, ready to score: its classes, weight and compiled patterns."""
+
+    __slots__ = ("index", "exception", "weight", "message", "text")
+
+    def __init__(self, index: int, exception: Sequence[str], weight: float,
+                 message: "Pattern | None", text: "Pattern | None") -> None:
+        self.index, self.exception, self.weight = index, tuple(exception), weight
+        self.message, self.text = message, text
 
 
-@dataclass
 class LoadedEntry:
-    entry: Entry
-    path: Path
-    origin: str  # "shipped" or the user directory it came from
-    rules: list[CompiledRule]
-    overrides: Path | None = None
+    """An entry as the KB loaded it: where it came from, its compiled rules, the entry itself.
+
+    ``data`` is the validated entry as plain data (the YAML's shape, as the
+    cache stores it).  ``entry`` builds the typed ``Entry`` from it on first
+    use: matching and a diagnosis read only ``data``.
+    """
+
+    __slots__ = ("data", "path", "origin", "rules", "overrides", "_entry")
+
+    def __init__(self, data: dict, path: Path, origin: str, rules: list[CompiledRule],
+                 overrides: Path | None = None, entry: "Entry | None" = None) -> None:
+        self.data, self.path, self.origin, self.rules = data, path, origin, rules
+        self.overrides, self._entry = overrides, entry
 
     @property
     def id(self) -> str:
-        return self.entry.id
+        return self.data["id"]
+
+    @property
+    def entry(self) -> "Entry":
+        if self._entry is None:
+            from diagnose.kb.schema import Entry
+
+            self._entry = Entry.from_trusted(self.data)
+        return self._entry
+
+    def __repr__(self) -> str:
+        return f"LoadedEntry({self.id!r}, {self.origin!r})"
 
 
-@dataclass
 class KnowledgeBase:
-    entries: dict[str, LoadedEntry] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    __slots__ = ("entries", "problems")
 
-    def get(self, entry_id: str) -> Entry | None:
+    def __init__(self, entries: dict[str, LoadedEntry] | None = None,
+                 problems: list[Problem] | None = None) -> None:
+        self.entries = {} if entries is None else entries
+        self.problems = [] if problems is None else problems
+
+    def get(self, entry_id: str) -> "Entry | None":
         loaded = self.entries.get(entry_id)
         return loaded.entry if loaded else None
 
@@ -90,8 +127,8 @@ def load_kb(extra_dirs: Sequence[Path | str] = (), *, shipped: Path | None = SHI
     """The shipped KB, then DIAGNOSE_KB_PATH (unless ``use_env`` is false), then ``extra_dirs``.
 
     Later directories override earlier ones entry by entry (same id).  Entries
-    that validated before are rebuilt from a cache keyed by file size and
-    mtime, so a fast command need not import pydantic (see EntryCache).
+    that validated before come from a cache keyed by file size and mtime, so a
+    fast command imports neither PyYAML nor pydantic (see EntryCache).
     """
     kb = KnowledgeBase()
     cache = EntryCache.open() if use_cache else None
@@ -102,7 +139,7 @@ def load_kb(extra_dirs: Sequence[Path | str] = (), *, shipped: Path | None = SHI
             kb.problems.append(Problem(directory, 0, "KB directory not found"))
             continue
         seen_here: dict[str, Path] = {}
-        for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")):
+        for path in _entry_files(directory):
             loaded, problems = load_entry_file(path, origin, cache=cache)
             kb.problems.extend(problems)
             if loaded is None:
@@ -119,18 +156,28 @@ def load_kb(extra_dirs: Sequence[Path | str] = (), *, shipped: Path | None = SHI
     return kb
 
 
-class EntryCache:
-    """Validated entries as JSON, keyed by each file's path, size and mtime.
+def _entry_files(directory: Path) -> list[Path]:
+    names = sorted(os.listdir(directory))
+    return ([directory / n for n in names if n.endswith(".yaml")]
+            + [directory / n for n in names if n.endswith(".yml")])
 
-    Also keyed by the schema module itself, so a changed schema never meets
-    entries cached under the old one.  A missing or unreadable cache is just
-    an empty one: the YAML is the truth.
+
+class EntryCache:
+    """Validated entries as plain data, keyed by each file's path, size and mtime.
+
+    Each entry is stored with its rules' prefilter literals (``needles``), so
+    a cached KB compiles a regex only when a text could match it.  Also keyed
+    by the schema module itself, so a changed schema never meets entries
+    cached under the old one.  Only the files of the latest load are kept (the
+    cache does not grow with every directory ever loaded).  A missing or
+    unreadable cache is just an empty one: the YAML is the truth.
     """
 
-    FORMAT = 1
+    FORMAT = 2
 
     def __init__(self, path: Path | None, data: dict) -> None:
         self.path, self.data, self.dirty = path, data, False
+        self.used: set[str] = set()
 
     @classmethod
     def open(cls) -> "EntryCache":
@@ -153,9 +200,8 @@ class EntryCache:
     @staticmethod
     def _key() -> list:
         from diagnose import __version__
-        from diagnose.kb import schema
 
-        stat = Path(schema.__file__).stat()
+        stat = (Path(__file__).parent / "schema.py").stat()
         return [EntryCache.FORMAT, __version__, stat.st_size, stat.st_mtime_ns]
 
     @staticmethod
@@ -163,23 +209,34 @@ class EntryCache:
         stat = path.stat()
         return [stat.st_size, stat.st_mtime_ns]
 
-    def get(self, path: Path) -> Entry | None:
-        cached = self.data["entries"].get(str(path.resolve()))
-        if not cached or cached["stamp"] != self._stamp(path):
+    def get(self, path: Path) -> "tuple[dict, list] | None":
+        """(entry data, needles per rule) of a file that has not changed since it was cached."""
+        key = os.path.realpath(path)
+        cached = self.data.get("entries", {}).get(key)
+        if not cached or cached.get("stamp") != self._stamp(path):
             return None
-        try:
-            return Entry.from_trusted(cached["entry"])
-        except (TypeError, KeyError, ValueError):
-            return None
+        self.used.add(key)
+        return cached["entry"], cached["needles"]
 
-    def put(self, path: Path, entry: Entry) -> None:
+    def put(self, path: Path, entry: "Entry", rules: list[CompiledRule]) -> dict:
         from dataclasses import asdict
 
-        self.data["entries"][str(path.resolve())] = {"stamp": self._stamp(path), "entry": asdict(entry)}
+        key = os.path.realpath(path)
+        data = asdict(entry)
+        needles = [[_needle_list(r.message), _needle_list(r.text)] for r in rules]
+        self.data["entries"][key] = {"stamp": self._stamp(path), "entry": data, "needles": needles}
+        self.used.add(key)
         self.dirty = True
+        return data
 
     def save(self) -> None:
-        if not self.dirty or self.path is None:
+        if self.path is None:
+            return
+        entries = self.data.get("entries", {})
+        if set(entries) - self.used:  # files not part of this load: removed, renamed, or another KB dir
+            self.data["entries"] = {k: v for k, v in entries.items() if k in self.used}
+            self.dirty = True
+        if not self.dirty:
             return
         import json
 
@@ -193,16 +250,21 @@ class EntryCache:
             tmp.unlink(missing_ok=True)  # a read-only home only costs speed
 
 
+def _needle_list(pattern: "Pattern | None") -> list[str] | None:
+    return None if pattern is None or pattern.needles is None else list(pattern.needles)
+
+
 def load_entry_file(path: Path, origin: str = "shipped",
                     cache: "EntryCache | None" = None) -> tuple[LoadedEntry | None, list[Problem]]:
     """One entry file, or the problems that keep it out (each with a line number)."""
     if cache is not None:
         try:
-            entry = cache.get(path)
-        except OSError:
-            entry = None
-        if entry is not None:
-            return LoadedEntry(entry=entry, path=path, origin=origin, rules=_compile_rules(entry, path, None)[0]), []
+            cached = cache.get(path)
+        except (OSError, KeyError, TypeError):
+            cached = None
+        if cached is not None:
+            data, needles = cached
+            return LoadedEntry(data, path, origin, _trusted_rules(data, needles)), []
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -227,6 +289,8 @@ def load_entry_file(path: Path, origin: str = "shipped",
         return None, [Problem(path, 1, "an entry must be a YAML mapping")]
     from pydantic import ValidationError
 
+    from diagnose.kb.schema import Entry
+
     try:
         entry = Entry.model_validate(data)
     except ValidationError as error:
@@ -239,11 +303,27 @@ def load_entry_file(path: Path, origin: str = "shipped",
     if problems:
         return None, problems
     if cache is not None:
-        cache.put(path, entry)
-    return LoadedEntry(entry=entry, path=path, origin=origin, rules=rules), []
+        data = cache.put(path, entry, rules)
+    else:
+        from dataclasses import asdict
+
+        data = asdict(entry)
+    return LoadedEntry(data, path, origin, rules, entry=entry), []
 
 
-def _compile_rules(entry: Entry, path: Path, node) -> tuple[list[CompiledRule], list[Problem]]:
+def _trusted_rules(data: dict, needles: list) -> list[CompiledRule]:
+    """Rules of a cached entry: validated and compiled before, so each regex compiles on first use."""
+    rules = []
+    for index, (rule, (message_needles, text_needles)) in enumerate(zip(data["match"], needles)):
+        message, text = rule.get("message"), rule.get("text")
+        rules.append(CompiledRule(
+            index, rule.get("exception") or (), rule.get("weight", 1.0),
+            None if message is None else Pattern(message, message_needles),
+            None if text is None else Pattern(text, text_needles)))
+    return rules
+
+
+def _compile_rules(entry: "Entry", path: Path, node) -> tuple[list[CompiledRule], list[Problem]]:
     rules, problems = [], []
     for index, rule in enumerate(entry.match):
         compiled = {}
@@ -257,27 +337,36 @@ def _compile_rules(entry: Entry, path: Path, node) -> tuple[list[CompiledRule], 
             except ValueError as error:
                 problems.append(Problem(path, _line_of(node, ("match", index, key)), f"regex {pattern!r}: {error}"))
                 compiled[key] = None
-        rules.append(CompiledRule(rule, index, compiled["message"], compiled["text"]))
+        rules.append(CompiledRule(index, rule.exception, rule.weight, compiled["message"], compiled["text"]))
     return rules, problems
 
 
 def compile_pattern(pattern: str) -> "Pattern":
-    """Compile with RE2: linear-time matching; lookarounds and backreferences are refused."""
+    """Compile with RE2 now (ValueError if RE2 refuses it): linear-time matching; no lookarounds or backreferences."""
+    compiled = Pattern(pattern, _needles(pattern))
+    compiled.regex  # noqa: B018 - compiles, raising for a bad pattern
+    return compiled
+
+
+def _re2_compile(pattern: str):
+    import re2
+
     options = re2.Options()
     options.log_errors = False
     options.max_mem = 8 << 20
     try:
-        regex = re2.compile(pattern, options)
+        return re2.compile(pattern, options)
     except re2.error as error:
         raise ValueError(f"not a valid RE2 pattern ({error}); lookarounds and backreferences are not supported") from None
-    return Pattern(pattern, regex, _needles(pattern))
 
 
-@dataclass(frozen=True)
 class Found:
     """What a search found (the matcher reads ``group(0)``)."""
 
-    text: str
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
     def group(self, index: int = 0) -> str:
         if index != 0:
@@ -291,14 +380,23 @@ class Pattern:
     With 1,000 entries every rule is tried on every incident, so the cost of a
     miss matters most.  ``needles`` are literals of which at least one must be
     in any text the regex matches (from the pattern's top level); when none is
-    there RE2 is not run at all.  RE2 is then run on bytes: google-re2's str
-    searches re-encode the text and map offsets on every call, ~15x slower.
+    there RE2 is not run at all (nor compiled: a cached pattern compiles on
+    first use).  RE2 is then run on bytes: google-re2's str searches re-encode
+    the text and map offsets on every call, ~15x slower.
     """
 
-    __slots__ = ("source", "regex", "needles")
+    __slots__ = ("source", "needles", "_regex")
 
-    def __init__(self, source: str, regex, needles: tuple[str, ...] | None):
-        self.source, self.regex, self.needles = source, regex, needles
+    def __init__(self, source: str, needles: Sequence[str] | None) -> None:
+        self.source = source
+        self.needles = None if needles is None else tuple(needles)
+        self._regex = None
+
+    @property
+    def regex(self):
+        if self._regex is None:
+            self._regex = _re2_compile(self.source)
+        return self._regex
 
     def search(self, text: str) -> Found | None:
         if self.needles is not None and not any(needle in text for needle in self.needles):

@@ -50,9 +50,17 @@ def adversarial_inputs(pattern: str) -> list[str]:
     ]
 
 
-@dataclass(frozen=True)
 class Issue(Problem):
-    severity: str = "error"  # "error" | "warning"
+    """A Problem with a severity: validation also warns (a slow pattern, an unmatched example...)."""
+
+    __slots__ = ("severity",)
+
+    def __init__(self, path: Path, line: int, message: str, severity: str = "error") -> None:
+        super().__init__(path, line, message)
+        self.severity = severity  # "error" | "warning"
+
+    def __eq__(self, other: object) -> bool:
+        return super().__eq__(other) and self.severity == getattr(other, "severity", None)
 
     def __str__(self) -> str:
         tag = "" if self.severity == "error" else "warning: "
@@ -194,7 +202,7 @@ def _slow_patterns(entry: LoadedEntry, node) -> list[Issue]:
             pattern = getattr(compiled, key)
             if pattern is None:
                 continue
-            source = getattr(compiled.rule, key)
+            source = pattern.source
             elapsed = pattern_time(pattern, source)
             if elapsed > PATTERN_BUDGET_S:
                 issues.append(Issue(entry.path, line_of(node, ("match", compiled.index, key)),

@@ -22,12 +22,12 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from fsrs import Card, Rating, ReviewLog
+if TYPE_CHECKING:
+    from fsrs import Card, Rating, ReviewLog
 
 from diagnose import paths
 from diagnose.errors import DiagnoseError
@@ -126,16 +126,18 @@ class ProgressTooNewError(ProgressDatabaseError):
 # ---------------------------------------------------------------- records
 
 
-@dataclass(frozen=True)
-class CardRecord:
+# NamedTuples, not dataclasses: this module is imported after every diagnosis
+# (the incident history), where importing `dataclasses` would cost more than the write.
+
+
+class CardRecord(NamedTuple):
     question_id: str
     entry_id: str
     card: Card
     params: dict | None = None
 
 
-@dataclass(frozen=True)
-class ReviewRecord:
+class ReviewRecord(NamedTuple):
     id: int
     question_id: str
     entry_id: str
@@ -146,8 +148,7 @@ class ReviewRecord:
     missing: list[str]
 
 
-@dataclass(frozen=True)
-class IncidentSummary:
+class IncidentSummary(NamedTuple):
     id: int
     created_at: datetime
     command: str
@@ -155,23 +156,35 @@ class IncidentSummary:
     entry_ids: list[str]
 
 
-@dataclass(frozen=True)
-class IncidentRecord(IncidentSummary):
+class IncidentRecord(NamedTuple):
+    """An IncidentSummary's fields, then what was diagnosed."""
+
+    id: int
+    created_at: datetime
+    command: str
+    source: str  # "capture" | "text"
+    entry_ids: list[str]
     report: dict | None = None
     probes: dict | None = None
 
 
-@dataclass(frozen=True)
-class ImportSummary:
+class ImportSummary(NamedTuple):
     cards_added: int = 0
     cards_updated: int = 0
     cards_kept: int = 0
     reviews_added: int = 0
     incidents_added: int = 0
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _fsrs():
+    """fsrs, imported when a card is read or written: recording an incident after a diagnosis needs none of it."""
+    import fsrs
+
+    return fsrs
 
 
 def utc(moment: datetime) -> datetime:
@@ -223,15 +236,21 @@ class ProgressStore:
     are serialised by a lock.  Other processes coordinate through SQLite.
     """
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, check: bool = True) -> None:
         self.path = Path(path) if path is not None else paths.database_path()
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.RLock()
-        self._open()
+        self._open(check)
 
     # -- lifecycle
 
-    def _open(self) -> None:
+    def _open(self, check: bool) -> None:
+        """Connect, migrate, and (``check``) verify every page first.
+
+        The check reads the whole file, so its cost grows with the history; the
+        quiz and the TUI check, recording one incident does not (a damaged file
+        still fails that write with a clear error, and the diagnosis is shown).
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -242,9 +261,10 @@ class ProgressStore:
             raise _classify(error, self.path) from error
         try:
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            check = conn.execute("PRAGMA quick_check").fetchone()
-            if check is None or check[0] != "ok":
-                raise ProgressCorruptError(self.path, f"integrity check: {check[0] if check else 'no result'}")
+            if check:
+                result = conn.execute("PRAGMA quick_check").fetchone()
+                if result is None or result[0] != "ok":
+                    raise ProgressCorruptError(self.path, f"integrity check: {result[0] if result else 'no result'}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._conn = conn
@@ -366,7 +386,7 @@ class ProgressStore:
         """
         with self._write() as conn:
             row = conn.execute("SELECT card_json FROM cards WHERE question_id=?", (question_id,)).fetchone()
-            card = Card.from_json(row[0]) if row else None
+            card = _fsrs().Card.from_json(row[0]) if row else None
             new_card, log = review(card)
             conn.execute(
                 "INSERT INTO cards(question_id, entry_id, card_json, due, params) VALUES (?,?,?,?,?) "
@@ -394,7 +414,7 @@ class ProgressStore:
         with self._read() as conn:
             rows = conn.execute(query + " ORDER BY reviewed_at, id", args).fetchall()
         return [
-            ReviewRecord(row[0], row[1], row[2], Rating(row[3]), datetime.fromisoformat(row[4]),
+            ReviewRecord(row[0], row[1], row[2], _fsrs().Rating(row[3]), datetime.fromisoformat(row[4]),
                          row[5], json.loads(row[6] or "[]"), json.loads(row[7] or "[]"))
             for row in rows
         ]
@@ -508,7 +528,7 @@ class ProgressStore:
             for item in data.get("cards", []):
                 try:
                     question_id, entry_id = str(item["question_id"]), str(item["entry_id"])
-                    card = Card.from_dict(item["card"])
+                    card = _fsrs().Card.from_dict(item["card"])
                 except (KeyError, TypeError, ValueError) as error:
                     warnings.append(f"skipped a card that could not be read: {error!r}")
                     continue
@@ -520,7 +540,7 @@ class ProgressStore:
                     conn.execute("INSERT INTO cards(entry_id, card_json, due, params, question_id) "
                                  "VALUES (?,?,?,?,?)", values)
                     added += 1
-                elif _newer(card, Card.from_json(row[0])):
+                elif _newer(card, _fsrs().Card.from_json(row[0])):
                     conn.execute("UPDATE cards SET entry_id=?, card_json=?, due=?, params=? WHERE question_id=?",
                                  values)
                     updated += 1
@@ -528,7 +548,7 @@ class ProgressStore:
                     kept += 1
             for item in data.get("reviews", []):
                 try:
-                    log = ReviewLog.from_dict(item["log"])
+                    log = _fsrs().ReviewLog.from_dict(item["log"])
                     question_id, entry_id = str(item["question_id"]), str(item["entry_id"])
                     at = utc(log.review_datetime).isoformat()
                 except (KeyError, TypeError, ValueError) as error:
@@ -563,11 +583,11 @@ class ProgressStore:
                     (created, redact(command)[:4000], source, json.dumps(entry_ids),
                      _dump(item.get("report"), "report"), _dump(item.get("probes"), "probes")))
                 incidents_added += 1
-        return ImportSummary(added, updated, kept, reviews_added, incidents_added, warnings)
+        return ImportSummary(added, updated, kept, reviews_added, incidents_added, tuple(warnings))
 
 
 def _card_record(row: tuple) -> CardRecord:
-    return CardRecord(row[0], row[1], Card.from_json(row[2]), _load(row[3]))
+    return CardRecord(row[0], row[1], _fsrs().Card.from_json(row[2]), _load(row[3]))
 
 
 def _newer(candidate: Card, current: Card) -> bool:
@@ -611,7 +631,7 @@ def record_incident(
     path: Path | str | None = None,
 ) -> int:
     """Add one diagnosed incident to the history; returns its id."""
-    with ProgressStore(path) as store:
+    with ProgressStore(path, check=False) as store:
         return store.record_incident(command=command, source=source, entry_ids=entry_ids,
                                      report=report, probes=probes, when=when)
 

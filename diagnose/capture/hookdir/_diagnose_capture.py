@@ -11,7 +11,6 @@ import os
 import re
 import sys
 import time
-import traceback
 
 CAPTURE_VERSION = 1
 TIME_BUDGET_S = 1.0
@@ -59,6 +58,8 @@ def _qualname(cls):
 
 
 def _frames(tb):
+    import traceback  # here, not at the top: the engine imports this module for scrub() alone
+
     frames = []
     try:
         for summary in traceback.extract_tb(tb):
@@ -123,6 +124,8 @@ def capture_record(exc, thread_name=None, deadline=None):
     deadline = deadline or _Deadline(TIME_BUDGET_S)
     chain = _chain(exc)
     try:
+        import traceback
+
         text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     except BaseException:  # noqa: BLE001
         text = ""

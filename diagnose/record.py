@@ -1,0 +1,29 @@
+"""A base for the small mutable value objects built on every diagnosis (Incident, Report, ...)."""
+
+from __future__ import annotations
+
+
+class Record:
+    """Equality and a repr from ``__slots__``, as a dataclass has them, without a dataclass's cost.
+
+    ``explain`` must start fast (DESIGN.md: ≤ 3× a bare interpreter).  Importing
+    ``dataclasses`` (it imports ``inspect``) and generating each class's methods
+    with ``exec`` took ~15 ms of a ~60 ms run.  A subclass lists its fields in
+    ``__slots__`` and writes its ``__init__``; immutable records are NamedTuples.
+    """
+
+    __slots__ = ()
+
+    def _values(self) -> tuple:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: not hashable, like a non-frozen dataclass
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"{type(self).__name__}({fields})"
