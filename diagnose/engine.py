@@ -39,27 +39,26 @@ def diagnose_incident(incident: Incident, kb: KnowledgeBase, script: str | None 
 
 
 def _diagnosis(candidate: Candidate, incident: Incident, script: str | None, advise: bool) -> Diagnosis:
-    entry = candidate.entry.data  # the validated entry as plain data: no need to build the typed Entry
-    advice = advisors.advise(entry.get("advisor"), incident) if advise else None
+    entry = candidate.entry  # read as loaded: building the typed schema Entry is not needed here
+    advice = advisors.advise(entry.advisor, incident) if advise else None
     advice = advice or Advice()
-    static = [FixView(f["title"], f["safety"], f["safety_reason"], f["body"]) for f in entry["fixes"]]
+    static = [FixView(f["title"], f["safety"], f["safety_reason"], f["body"]) for f in entry.fixes]
     patch = None
     if advise and script:
         from diagnose import patches  # libcst and difflib: only when there is a script to patch
 
-        patch = patches.propose(entry["id"], script, incident, advice)
+        patch = patches.propose(entry.id, script, incident, advice)
     return Diagnosis(
-        id=entry["id"], title=entry["title"], confidence=candidate.confidence, evidence=candidate.evidence,
-        matched=candidate.matched, why=entry["why"], fixes=advice.fixes + static, findings=advice.findings,
-        patch=patch, quiz=[q["id"] for q in entry.get("quiz", [])],
-        version_note=version_note(candidate.entry, incident), advisor_note=advice.note,
-        origin=candidate.entry.origin,
+        id=entry.id, title=entry.title, confidence=candidate.confidence, evidence=candidate.evidence,
+        matched=candidate.matched, why=entry.why, fixes=advice.fixes + static, findings=advice.findings,
+        patch=patch, quiz=entry.quiz_ids, version_note=version_note(entry, incident), advisor_note=advice.note,
+        origin=entry.origin,
     )
 
 
 def version_note(loaded: LoadedEntry, incident: Incident) -> str | None:
     """Say so when this entry was written for other library versions than the ones in use."""
-    scoped = loaded.data.get("versions") or {}
+    scoped = loaded.versions
     if not scoped:
         return None
     from packaging.specifiers import InvalidSpecifier, SpecifierSet

@@ -107,14 +107,28 @@ def deliver(report, options: Options, command: list[str]) -> None:
         sys.stdout.write(serialized + "\n")
         sys.stdout.flush()
         return
+    if not _stderr_is_terminal():
+        from diagnose.present import report_markdown
+
+        sys.stderr.write(report_markdown(report, verbose=options.verbose))
+        sys.stderr.flush()
+        return  # no terminal, nobody to ask a question
     from rich.console import Console
 
-    console = Console(stderr=True)
     from diagnose.present import render_report
 
+    console = Console(stderr=True)
     render_report(report, console, verbose=options.verbose)
-    if options.quiz and report.diagnoses and sys.stdin.isatty() and sys.stderr.isatty():
+    if options.quiz and report.diagnoses and sys.stdin.isatty():
         _offer_quiz(report, console)
+
+
+def _stderr_is_terminal() -> bool:
+    """Rich for a terminal (or when FORCE_COLOR asks for it, as Rich itself honours); Markdown otherwise."""
+    try:
+        return sys.stderr.isatty() or bool(os.environ.get("FORCE_COLOR"))
+    except (AttributeError, ValueError):  # stderr closed or replaced
+        return False
 
 
 def save_last_report(report, serialized: str | None = None) -> None:

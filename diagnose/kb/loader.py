@@ -86,6 +86,32 @@ class LoadedEntry:
     def id(self) -> str:
         return self.data["id"]
 
+    # What a diagnosis reads, straight from the data.
+    @property
+    def title(self) -> str:
+        return self.data["title"]
+
+    @property
+    def why(self) -> str:
+        return self.data["why"]
+
+    @property
+    def advisor(self) -> str | None:
+        return self.data.get("advisor")
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return self.data.get("versions") or {}
+
+    @property
+    def fixes(self) -> list[dict[str, str]]:
+        """Each fix as ``{"title", "safety", "safety_reason", "body"}``."""
+        return self.data["fixes"]
+
+    @property
+    def quiz_ids(self) -> list[str]:
+        return [question["id"] for question in self.data.get("quiz", [])]
+
     @property
     def entry(self) -> "Entry":
         if self._entry is None:
