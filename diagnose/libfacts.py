@@ -46,7 +46,9 @@ def _dist_info_version(project: str) -> str | None:
     "ask-metadata" when a zip or an ``.egg-info`` comes first (importlib.metadata reads those)."""
     for folder in sys.path:
         if folder.endswith(".zip"):
-            return "ask-metadata"
+            if os.path.isfile(folder):  # the stdlib's pythonXY.zip is listed even when absent
+                return "ask-metadata"
+            continue
         try:
             names = os.listdir(folder or ".")
         except OSError:
@@ -119,17 +121,14 @@ def _cached(path: Path, compute):
         store = paths.user_dir() / "libfacts-cache.json"
     except OSError:
         return compute(path)
-    try:
-        data = json.loads(store.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        data = {}
-    if not isinstance(data, dict):
-        data = {}
+    data = _read_cache(store)
     if key in data:
         return data[key]
     value = compute(path)
-    data = {k: v for k, v in data.items() if not k.startswith(f"{path}:")}
+    stale = f"{path}:"  # this file's older versions, of this same fact
+    data = {k: v for k, v in data.items() if not (k.startswith(stale) and k.endswith(f":{compute.__name__}"))}
     data[key] = value
+    _read_cache.cache_clear()
     tmp = store.with_name(f"{store.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -139,6 +138,17 @@ def _cached(path: Path, compute):
     except OSError:
         tmp.unlink(missing_ok=True)  # a read-only home only costs speed
     return value
+
+
+@lru_cache(maxsize=1)
+def _read_cache(store: Path) -> dict:
+    import json
+
+    try:
+        data = json.loads(store.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 @lru_cache(maxsize=1)

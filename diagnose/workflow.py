@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from diagnose.errors import UsageError
-from diagnose.paths import last_report_path
+from diagnose.paths import database_path, last_report_path
 
 MAX_EXPLAIN_BYTES = 50 * 1024 * 1024
 
@@ -144,22 +144,23 @@ def save_last_report(report, serialized: str | None = None) -> None:
 def record_history(report, command: list[str], serialized: str | None = None) -> str | None:
     """Remember the incident (the quiz draws from what the user has met; the TUI lists it).
 
-    Returns a warning instead of raising when the progress database is broken:
-    that must not hide the diagnosis.  Each front end shows it its own way.
+    Appended to the incident journal, which the progress store takes in when
+    it next opens (see diagnose/quiz/journal.py: a line instead of an SQLite
+    transaction after every diagnosis).  Returns a warning instead of raising
+    when it cannot be written: that must not hide the diagnosis.  Each front
+    end shows it its own way.
     """
-    import json
     import shlex
 
-    from diagnose.errors import DiagnoseError
-    from diagnose.quiz import store
+    from diagnose.quiz import journal
 
     try:
-        store.record_incident(command=shlex.join(command), source=report.incident.source,
-                              entry_ids=[d.id for d in report.diagnoses],
-                              report=json.loads(serialized if serialized is not None else report.to_json()),
-                              probes=report.incident.probes)
-    except DiagnoseError as error:
-        return f"incident not saved to history: {error}"
+        journal.append_incident(journal.journal_path(database_path()), command=shlex.join(command),
+                                source=report.incident.source, entry_ids=[d.id for d in report.diagnoses],
+                                report_json=serialized if serialized is not None else report.to_json(),
+                                probes=report.incident.probes)
+    except OSError as error:
+        return f"incident not saved to history: {error.strerror or error}"
     return None
 
 

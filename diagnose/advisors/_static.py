@@ -12,7 +12,7 @@ import ast
 from functools import lru_cache
 from pathlib import Path
 
-from diagnose.libfacts import _package_file
+from diagnose.libfacts import _cached, _package_file
 
 # (package, path inside it, class names): where each object's attributes are defined.
 # PeftModel forwards unknown attributes to its tuner (LoraModel -> BaseTuner), which forwards to the
@@ -30,12 +30,36 @@ TRANSFORMERS_MODEL = [("transformers", ("modeling_utils.py",), ("PreTrainedModel
 PEFT_CONFIG_BASE = [("peft", ("config.py",), ("PeftConfigMixin", "PeftConfig"))]
 
 
-def _classes(path: Path) -> dict[str, ast.ClassDef]:
+def _parse_classes(path: Path) -> dict[str, ast.ClassDef]:
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return {}
     return {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+
+
+# Parsing modeling_utils.py and friends takes ~100 ms: each file's facts are
+# computed once per library version and kept in the user dir (libfacts._cached).
+
+
+def _class_members(path: Path) -> dict[str, list[str]]:
+    """Every top-level class of the file -> the attribute names it defines."""
+    return {name: sorted(_members(node)) for name, node in _parse_classes(path).items()}
+
+
+def _class_annotations(path: Path) -> dict[str, list[str]]:
+    """Every top-level class of the file -> its annotated (dataclass) fields, in order."""
+    return {name: [item.target.id for item in node.body
+                   if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
+            for name, node in _parse_classes(path).items()}
+
+
+def _top_functions(path: Path) -> list[str]:
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    return sorted(node.name for node in tree.body if isinstance(node, ast.FunctionDef))
 
 
 def _members(node: ast.ClassDef) -> set[str]:
@@ -62,10 +86,9 @@ def _attributes(places: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]
         path = _package_file(package, *parts)
         if path is None:
             continue
-        classes = _classes(path)
+        members = _cached(path, _class_members)
         for name in class_names:
-            if name in classes:
-                found |= _members(classes[name])
+            found |= set(members.get(name, ()))
     return frozenset(found)
 
 
@@ -83,7 +106,7 @@ def _config_class_file(class_name: str) -> Path | None:
     lora = _package_file("peft", "tuners", "lora", "config.py")
     if lora is None:
         return None
-    if class_name in _classes(lora):
+    if class_name in _cached(lora, _class_annotations):
         return lora
     for path in sorted(lora.parent.parent.glob("*/config.py")):
         if f"class {class_name}(" in path.read_text(encoding="utf-8", errors="replace"):
@@ -97,11 +120,9 @@ def peft_config_fields(class_name: str = "LoraConfig") -> tuple[str, ...]:
     path = _config_class_file(class_name)
     if path is None:
         return ()
-    own = _classes(path).get(class_name)
-    if own is None:
+    fields = _cached(path, _class_annotations).get(class_name)
+    if fields is None:
         return ()
-    fields = [item.target.id for item in own.body
-              if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
     base = [f for f in _annotated(PEFT_CONFIG_BASE) if f not in fields]
     return tuple(base + fields)
 
@@ -112,12 +133,11 @@ def _annotated(places: list[tuple[str, tuple[str, ...], tuple[str, ...]]]) -> li
         path = _package_file(package, *parts)
         if path is None:
             continue
-        classes = _classes(path)
+        annotations = _cached(path, _class_annotations)
         for name in class_names:
-            node = classes.get(name)
-            for item in node.body if node else []:
-                if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and item.target.id not in found:
-                    found.append(item.target.id)
+            for field_name in annotations.get(name, ()):
+                if field_name not in found:
+                    found.append(field_name)
     return found
 
 
@@ -127,8 +147,4 @@ def peft_functions(module_parts: tuple[str, ...] = ("utils", "other.py")) -> fro
     path = _package_file("peft", *module_parts)
     if path is None:
         return frozenset()
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError, ValueError):
-        return frozenset()
-    return frozenset(node.name for node in tree.body if isinstance(node, ast.FunctionDef))
+    return frozenset(_cached(path, _top_functions))

@@ -7,16 +7,14 @@ config (``inference_mode``) to name the cause and the line that fixes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from diagnose.advisors._common import fmt_count, main_model, model_var
 from diagnose.incident import Incident
 from diagnose.report import Finding, FixView
 
 
-@dataclass
-class Trainable:
+class Trainable(NamedTuple):
     model: dict[str, Any]
     total: int
     trainable: int

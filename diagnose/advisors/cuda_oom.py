@@ -21,8 +21,7 @@ their usual order of effect.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from diagnose.advisors._common import (
     DTYPE_BYTES,
@@ -52,8 +51,7 @@ _OLD = re.compile(r"Tried to allocate ([\d.]+ \w+) \(GPU (\d+); ([\d.]+ \w+) tot
                   r"allocated; ([\d.]+ \w+) free; ([\d.]+ \w+) reserved in total by PyTorch\)")
 
 
-@dataclass
-class Allocator:
+class Allocator(NamedTuple):
     source: str  # "cuda probe" | "message"
     device: str | None = None
     tried: float | None = None
@@ -110,9 +108,13 @@ def stage(incident: Incident) -> str | None:
     return None
 
 
-@dataclass
 class Breakdown:
-    weights: dict[str, float] = field(default_factory=dict)  # "cuda:0 bfloat16" -> bytes
+    """The memory of a run, filled in field by field by ``breakdown()``.
+
+    A plain class (no dataclass: see diagnose/record.py); the defaults of the
+    immutable fields are class attributes, the dicts are made per instance.
+    """
+
     weights_total: float = 0.0
     total_params: int = 0
     trainable: int = 0
@@ -126,10 +128,13 @@ class Breakdown:
     checkpointing: bool = False
     quantized_4bit: bool = False
     elt: int = 2  # bytes per activation element of the compute dtype
-    dims: dict[str, int] = field(default_factory=dict)
     lora_layers: int = 0
     lora_din: float = 0.0  # Σ input width of the LoRA-wrapped layers, whole model
     r: int | None = None
+
+    def __init__(self) -> None:
+        self.weights: dict[str, float] = {}  # "cuda:0 bfloat16" -> bytes
+        self.dims: dict[str, int] = {}
 
 
 def breakdown(incident: Incident, model: dict[str, Any]) -> Breakdown:
@@ -243,8 +248,7 @@ def _activations(b: Breakdown, checkpointing: bool, batch: int | None = None, se
     return tokens * (layers * a_layer + head)
 
 
-@dataclass
-class Saving:
+class Saving(NamedTuple):
     title: str
     saved: float
     body: str

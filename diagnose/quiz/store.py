@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,9 +30,10 @@ if TYPE_CHECKING:
 
 from diagnose import paths
 from diagnose.errors import DiagnoseError
+from diagnose.quiz import journal
+from diagnose.quiz.journal import MAX_PAYLOAD_BYTES, redact
 
 BUSY_TIMEOUT_MS = 5000
-MAX_PAYLOAD_BYTES = 2_000_000
 EXPORT_FORMAT = "lora-diagnose-progress"
 EXPORT_VERSION = 1
 
@@ -74,10 +74,13 @@ MIGRATIONS: list[list[str]] = [
         "CREATE INDEX reviews_question ON reviews(question_id)",
         "CREATE INDEX incidents_created ON incidents(created_at)",
     ],
+    [  # 3: incidents arrive through the journal (diagnose/quiz/journal.py), once each
+        "ALTER TABLE incidents ADD COLUMN journal_id TEXT",
+        "CREATE UNIQUE INDEX incidents_journal ON incidents(journal_id)",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_SECRETS = re.compile(r"hf_[A-Za-z0-9]{8,}|(?<=HF_TOKEN=)\S+|(?<=HUGGING_FACE_HUB_TOKEN=)\S+")
 
 
 # ---------------------------------------------------------------- errors
@@ -197,17 +200,8 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def redact(text: str) -> str:
-    return _SECRETS.sub("***", text)
-
-
 def _dump(value: Any, what: str) -> str | None:
-    if value is None:
-        return None
-    text = redact(json.dumps(value, default=str, ensure_ascii=False))
-    if len(text.encode("utf-8", "replace")) > MAX_PAYLOAD_BYTES:
-        return json.dumps({"omitted": f"{what} larger than {MAX_PAYLOAD_BYTES} bytes"})
-    return text
+    return journal.dump_payload(value, what)
 
 
 def _load(text: str | None) -> Any:
@@ -269,6 +263,7 @@ class ProgressStore:
             conn.execute("PRAGMA synchronous=NORMAL")
             self._conn = conn
             self._migrate()
+            self._merge_journal()
         except sqlite3.Error as error:
             conn.close()
             self._conn = None
@@ -418,6 +413,19 @@ class ProgressStore:
                          row[5], json.loads(row[6] or "[]"), json.loads(row[7] or "[]"))
             for row in rows
         ]
+
+    def _merge_journal(self) -> None:
+        """Move the incidents appended since the last open (journal.py) into the table."""
+        pending = journal.take_pending(journal.journal_path(self.path))
+        for path, items in pending:
+            with self._write() as conn:
+                conn.executemany(
+                    "INSERT OR IGNORE INTO incidents(created_at, command, source, entry_ids, report, probes, journal_id) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    [(item.get("created_at") or now_utc().isoformat(), str(item.get("command", ""))[:4000],
+                      item["source"], json.dumps(list(item.get("entry_ids") or [])), item.get("report"),
+                      item.get("probes"), item["journal_id"]) for item in items])
+            journal.done(path)
 
     def reset_progress(self) -> None:
         """Forget cards and reviews (incident history stays)."""
