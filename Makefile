@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: the CPU wheel (2.13.0) instead of a multi-GB CUDA build
 	$(PY) -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[lora,dev]'
+	# Bytecode now, as a wheel install does: an editable install is compiled on first import only
+	# where writing .pyc is allowed, and some machines set PYTHONDONTWRITEBYTECODE=1.
+	$(PY) -m compileall -q diagnose tui > /dev/null
 	$(PY) examples/tiny_models.py > /dev/null
 	touch $(STAMP)
 

@@ -7,7 +7,6 @@ are plain literals in their source files, so they are read with ``ast``.
 
 from __future__ import annotations
 
-import ast
 import importlib.util
 import os
 import sys
@@ -89,6 +88,8 @@ def _package_file(package: str, *parts: str) -> Path | None:
 
 
 def _literal_assignments(path: Path, names: set[str] | None = None) -> dict[str, object]:
+    import ast  # only when a library file changed (see _cached)
+
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found = {}
     for node in tree.body:

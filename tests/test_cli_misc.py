@@ -93,3 +93,19 @@ def test_saved_report_round_trips(tmp_path):
     report = explain_text(PASTE.decode(), load_kb())
     again = Report.from_dict(json.loads(report.to_json()))
     assert again.to_dict() == report.to_dict()
+
+
+@pytest.mark.parametrize("distribution", ["torch", "transformers", "peft", "accelerate", "bitsandbytes", "google-re2",
+                                          "PyYAML", "typing_extensions", "lora-diagnose", "pydantic_core", "pip",
+                                          "surely-not-installed-anywhere"])
+def test_installed_version_reads_what_importlib_metadata_reads(distribution):
+    """The KB's version scoping reads dist-info folder names (no importlib.metadata import at start-up)."""
+    from importlib import metadata
+
+    from diagnose.libfacts import installed_version
+
+    try:
+        expected = metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        expected = None
+    assert installed_version(distribution) == expected

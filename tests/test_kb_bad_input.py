@@ -232,3 +232,36 @@ def test_cache_serves_unchanged_entries_and_notices_edits(tmp_path):
     (kb_dir / source.name).write_text(edited.replace("fixes:", "fixes_typo:", 1))
     broken = load_kb(shipped=kb_dir, use_env=False)
     assert "pad-token-missing" not in broken.entries and broken.problems
+
+
+def test_cache_keeps_only_the_latest_load_and_compiles_regexes_on_first_use(tmp_path):
+    """The cache does not grow with every KB directory ever loaded; a cached entry's patterns keep their
+    prefilter literals and are compiled by RE2 only when a text gets past them."""
+    import json
+    import shutil
+
+    from diagnose import paths
+    from diagnose.kb.loader import compile_pattern, load_kb
+
+    shipped = Path(__file__).resolve().parent.parent / "kb"
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    shutil.copy(shipped / "pad-token-missing.yaml", extra / "pad-token-missing.yaml")
+    cache_file = paths.user_dir() / "kb-cache.json"
+    load_kb([extra], use_env=False)
+    assert len(json.loads(cache_file.read_text())["entries"]) == len(list(shipped.glob("*.yaml"))) + 1
+    cached = load_kb(use_env=False)  # without the extra directory: its file leaves the cache
+    entries = json.loads(cache_file.read_text())["entries"]
+    assert len(entries) == len(cached) and not any(str(extra) in key for key in entries)
+    for loaded in cached:
+        for rule in loaded.rules:
+            for pattern in (rule.message, rule.text):
+                if pattern is not None:
+                    assert pattern._regex is None  # not compiled yet
+                    assert pattern.needles == compile_pattern(pattern.source).needles
+    rule = cached.entries["pad-token-missing"].rules[0]
+    pattern = rule.message or rule.text
+    assert pattern.search("nothing relevant here") is None
+    if pattern.needles is not None:
+        assert pattern._regex is None  # screened out by its literals: RE2 never ran
+    assert cached.entries["pad-token-missing"].entry == load_kb(use_env=False, use_cache=False).get("pad-token-missing")

@@ -8,11 +8,14 @@ empty answers.
 
 from __future__ import annotations
 
-import ast
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 from diagnose.libfacts import _cached, _package_file
+
+if TYPE_CHECKING:
+    import ast
 
 # (package, path inside it, class names): where each object's attributes are defined.
 # PeftModel forwards unknown attributes to its tuner (LoraModel -> BaseTuner), which forwards to the
@@ -31,6 +34,8 @@ PEFT_CONFIG_BASE = [("peft", ("config.py",), ("PeftConfigMixin", "PeftConfig"))]
 
 
 def _parse_classes(path: Path) -> dict[str, ast.ClassDef]:
+    import ast  # only on a cache miss (see _cached below)
+
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
@@ -49,12 +54,16 @@ def _class_members(path: Path) -> dict[str, list[str]]:
 
 def _class_annotations(path: Path) -> dict[str, list[str]]:
     """Every top-level class of the file -> its annotated (dataclass) fields, in order."""
+    import ast
+
     return {name: [item.target.id for item in node.body
                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
             for name, node in _parse_classes(path).items()}
 
 
 def _top_functions(path: Path) -> list[str]:
+    import ast
+
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
@@ -63,6 +72,8 @@ def _top_functions(path: Path) -> list[str]:
 
 
 def _members(node: ast.ClassDef) -> set[str]:
+    import ast
+
     found: set[str] = set()
     for item in node.body:
         if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):

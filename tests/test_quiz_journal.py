@@ -1,0 +1,128 @@
+"""The incident journal: run/explain append a line, the progress store takes the lines in when it opens."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from diagnose import paths
+from diagnose.quiz import journal
+from diagnose.quiz.store import MIGRATIONS, SCHEMA_VERSION, ProgressStore, get_incident, list_incidents
+
+REPO = Path(__file__).resolve().parent.parent
+PASTE = REPO / "tests" / "data" / "outputs" / "peft-target-modules-not-found" / "01.txt"
+
+
+def _append(path: Path, command: str = "python train.py", **extra) -> None:
+    journal.append_incident(path, command=command, source=extra.pop("source", "text"),
+                            entry_ids=extra.pop("entry_ids", ["cuda-out-of-memory"]),
+                            report_json=extra.pop("report_json", json.dumps({"schema": 1})),
+                            probes=extra.pop("probes", {}))
+
+
+def test_explain_appends_and_the_store_takes_it_in(_user_dir):
+    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "explain", "--json", str(PASTE)],
+                          capture_output=True, text=True, env=dict(os.environ), cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    pending = journal.journal_path(paths.database_path())
+    assert pending.exists() and stat.S_IMODE(pending.stat().st_mode) == 0o600
+    [summary] = list_incidents()  # opening the store merges the journal
+    assert summary.entry_ids == ["peft-target-modules-not-found"] and summary.source == "text"
+    assert summary.command.startswith("explain ")
+    record = get_incident(summary.id)
+    assert record.report == json.loads(done.stdout)
+    assert not pending.exists() and not list(pending.parent.glob("*.merging"))
+
+
+def test_merging_twice_never_doubles_an_incident(tmp_path):
+    database = tmp_path / "progress.sqlite3"
+    pending = journal.journal_path(database)
+    _append(pending, "first")
+    _append(pending, "second")
+    copy = pending.read_bytes()
+    with ProgressStore(database) as store:
+        assert [i.command for i in store.list_incidents()] == ["second", "first"]
+    # A merge that stopped after its commit but before removing its file: the same lines come back.
+    pending.with_name(pending.name + ".123-456" + journal.MERGING_SUFFIX).write_bytes(copy)
+    with ProgressStore(database) as store:
+        assert [i.command for i in store.list_incidents()] == ["second", "first"]
+    assert not list(tmp_path.glob("*.merging"))
+
+
+def test_a_line_cut_by_a_crash_is_skipped_and_the_rest_kept(tmp_path):
+    database = tmp_path / "progress.sqlite3"
+    pending = journal.journal_path(database)
+    _append(pending, "kept")
+    with open(pending, "ab") as handle:
+        handle.write(b'{"journal_id": "x", "source": "te')  # no end: the process died mid-write
+    with ProgressStore(database) as store:
+        assert [i.command for i in store.list_incidents()] == ["kept"]
+
+
+def test_tokens_never_reach_the_journal(tmp_path):
+    pending = tmp_path / "j.jsonl"
+    secret = "hf_" + "a" * 30
+    _append(pending, f"HF_TOKEN={secret} python train.py --token {secret}",
+            report_json=json.dumps({"message": f"401 for {secret}"}), probes={"env": f"token {secret}"})
+    text = pending.read_text()
+    assert secret not in text and "***" in text
+
+
+def test_concurrent_writers_and_a_merger_lose_nothing(tmp_path):
+    """Writers appending while the store merges: every incident ends up in the table exactly once."""
+    database = tmp_path / "progress.sqlite3"
+    pending = journal.journal_path(database)
+    per_writer, writers = 40, 4
+
+    def write(name: str) -> None:
+        for i in range(per_writer):
+            _append(pending, f"{name} {i}")
+
+    threads = [threading.Thread(target=write, args=(f"w{n}",)) for n in range(writers)]
+    for thread in threads:
+        thread.start()
+    merged_while_writing = 0
+    while any(t.is_alive() for t in threads):
+        with ProgressStore(database) as store:
+            merged_while_writing = len(store.list_incidents(limit=None))
+    for thread in threads:
+        thread.join()
+    with ProgressStore(database) as store:
+        commands = [i.command for i in store.list_incidents(limit=None)]
+    assert sorted(commands) == sorted(f"w{n} {i}" for n in range(writers) for i in range(per_writer))
+    assert merged_while_writing <= len(commands)
+
+
+def test_a_version_2_database_upgrades_and_takes_the_journal(tmp_path):
+    database = tmp_path / "progress.sqlite3"
+    conn = sqlite3.connect(database)
+    for statements in MIGRATIONS[:2]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute("INSERT INTO incidents(created_at, command, source, entry_ids) VALUES (?,?,?,?)",
+                 ("2026-01-01T00:00:00+00:00", "old", "capture", "[]"))
+    conn.execute("PRAGMA user_version=2")
+    conn.commit()
+    conn.close()
+    _append(journal.journal_path(database), "new")
+    with ProgressStore(database) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert [i.command for i in store.list_incidents()] == ["new", "old"]
+
+
+def test_an_unwritable_history_is_a_warning_not_a_failure(tmp_path, monkeypatch):
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "progress.incidents.jsonl").mkdir()  # a folder where the journal should be: every append fails
+    env = dict(os.environ, DIAGNOSE_USER_DIR=str(user))
+    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "explain", str(PASTE)],
+                          capture_output=True, text=True, env=env, cwd=REPO)
+    assert done.returncode == 0
+    assert "warning: incident not saved to history" in done.stderr
+    assert "target_modules names no layer of this model" in done.stderr
