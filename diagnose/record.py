@@ -14,8 +14,13 @@ class Record:
 
     __slots__ = ()
 
+    @classmethod
+    def _fields(cls) -> tuple[str, ...]:
+        """The slots of the class and its bases, base first (a subclass adds fields, as with dataclasses)."""
+        return tuple(name for klass in reversed(cls.__mro__) for name in klass.__dict__.get("__slots__", ()))
+
     def _values(self) -> tuple:
-        return tuple(getattr(self, name) for name in self.__slots__)
+        return tuple(getattr(self, name) for name in self._fields())
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -25,5 +30,5 @@ class Record:
     __hash__ = None  # type: ignore[assignment]  # mutable: not hashable, like a non-frozen dataclass
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields())
         return f"{type(self).__name__}({fields})"

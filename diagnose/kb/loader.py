@@ -12,14 +12,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from diagnose.paths import SHIPPED_KB
+from diagnose.record import Record
 
 MAX_FILE_BYTES = 1_000_000
 KB_PATH_ENV = "DIAGNOSE_KB_PATH"
 
-# Plain slotted classes, not dataclasses: `explain` loads this module on every
-# run, and importing `dataclasses` (with `inspect`) plus generating each class
-# costs more than the whole match.  The schema's dataclasses load only when an
-# entry is needed whole (``LoadedEntry.entry``).
+# Records and slotted classes, not dataclasses: `explain` loads this module on
+# every run (see diagnose/record.py).  The schema's dataclasses load only when
+# an entry is needed whole (``LoadedEntry.entry``).
 
 
 def _yaml():
@@ -34,7 +34,7 @@ def _safe_loader():
     return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class Problem:
+class Problem(Record):
     """Why a file (or part of it) did not load, at ``path:line``."""
 
     __slots__ = ("path", "line", "message")
@@ -44,16 +44,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
-
-    def __repr__(self) -> str:
-        return f"Problem({str(self)!r})"
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return (self.path, self.line, self.message) == (other.path, other.line, other.message)
-
-    __hash__ = None  # type: ignore[assignment]
 
 
 class CompiledRule:
@@ -124,7 +114,7 @@ class LoadedEntry:
         return f"LoadedEntry({self.id!r}, {self.origin!r})"
 
 
-class KnowledgeBase:
+class KnowledgeBase(Record):
     __slots__ = ("entries", "problems")
 
     def __init__(self, entries: dict[str, LoadedEntry] | None = None,

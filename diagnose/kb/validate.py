@@ -59,9 +59,6 @@ class Issue(Problem):
         super().__init__(path, line, message)
         self.severity = severity  # "error" | "warning"
 
-    def __eq__(self, other: object) -> bool:
-        return super().__eq__(other) and self.severity == getattr(other, "severity", None)
-
     def __str__(self) -> str:
         tag = "" if self.severity == "error" else "warning: "
         return f"{self.path}:{self.line}: {tag}{self.message}"
