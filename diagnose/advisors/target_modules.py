@@ -9,7 +9,6 @@ class, the usual names for that model type from peft's own mapping.
 
 from __future__ import annotations
 
-import ast
 import difflib
 import re
 from typing import Any
@@ -26,6 +25,7 @@ ATTENTION = {"q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value", "q
 MLP = {"gate_proj", "up_proj", "down_proj", "fc1", "fc2", "c_fc", "mlp", "dense_h_to_4h", "dense_4h_to_h",
        "w1", "w2", "w3", "wi", "wo"}
 _REQUESTED = re.compile(r"Target modules? (\{.*?\}|\[.*?\]|'[^']*'|\S+) not found in the base model")
+_QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 _CLASS = re.compile(r"\b([A-Z][A-Za-z0-9]+(?:ForCausalLM|LMHeadModel|ForConditionalGeneration|"
                     r"ForSequenceClassification|ForTokenClassification|ForQuestionAnswering|Model))\b")
 USER_FIELDS = ("r", "lora_alpha", "target_modules", "lora_dropout", "bias", "task_type")
@@ -61,11 +61,10 @@ def _requested(incident: Incident) -> list[str]:
     found = _REQUESTED.search(exc.message if exc else "") or _REQUESTED.search(incident.text)
     if not found:
         return []
-    try:
-        value = ast.literal_eval(found.group(1))
-    except (ValueError, SyntaxError):
-        return [found.group(1).strip("'\"")]
-    return sorted(map(str, value)) if isinstance(value, (set, list, tuple)) else [str(value)]
+    # peft prints a Python set or list of names ({'q_proj', 'v_proj'}), or one bare name; module names
+    # hold no quotes, so the quoted strings are the names (no ast: explain starts without it).
+    names = {a or b for a, b in _QUOTED.findall(found.group(1))}
+    return sorted(names) if names else [found.group(1).strip("'\"")]
 
 
 def _wrappable(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
