@@ -158,7 +158,7 @@ def record_history(report, command: list[str], serialized: str | None = None) ->
         journal.append_incident(journal.journal_path(database_path()), command=shlex.join(command),
                                 source=report.incident.source, entry_ids=[d.id for d in report.diagnoses],
                                 report_json=serialized if serialized is not None else report.to_json(),
-                                probes=report.incident.probes)
+                                probes=report.incident.probes, log=report.incident.text or None)
     except OSError as error:
         return f"incident not saved to history: {error.strerror or error}"
     return None

@@ -23,7 +23,7 @@ def _append(path: Path, command: str = "python train.py", **extra) -> None:
     journal.append_incident(path, command=command, source=extra.pop("source", "text"),
                             entry_ids=extra.pop("entry_ids", ["cuda-out-of-memory"]),
                             report_json=extra.pop("report_json", json.dumps({"schema": 1})),
-                            probes=extra.pop("probes", {}))
+                            probes=extra.pop("probes", {}), log=extra.pop("log", None))
 
 
 def test_explain_appends_and_the_store_takes_it_in(_user_dir):
@@ -112,7 +112,7 @@ def test_a_version_2_database_upgrades_and_takes_the_journal(tmp_path):
     conn.close()
     _append(journal.journal_path(database), "new")
     with ProgressStore(database) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 3
+        assert store.schema_version() == SCHEMA_VERSION == 4
         assert [i.command for i in store.list_incidents()] == ["new", "old"]
 
 
@@ -126,3 +126,23 @@ def test_an_unwritable_history_is_a_warning_not_a_failure(tmp_path, monkeypatch)
     assert done.returncode == 0
     assert "warning: incident not saved to history" in done.stderr
     assert "target_modules names no layer of this model" in done.stderr
+
+
+def test_the_history_keeps_the_log_without_tokens(_user_dir):
+    secret = "hf_" + "b" * 34
+    paste = PASTE.read_text() + f"\nrun with HF_TOKEN={secret}\n"
+    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "explain", "--json", "-"], input=paste,
+                          capture_output=True, text=True, env=dict(os.environ), cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    [summary] = list_incidents()
+    log = get_incident(summary.id).log
+    assert "not found in the base model" in log and secret not in log and "HF_TOKEN=***" in log
+
+
+def test_a_huge_log_keeps_its_end(tmp_path):
+    database = tmp_path / "progress.sqlite3"
+    _append(journal.journal_path(database), log="x" * (journal.MAX_LOG_CHARS * 2) + "THE ERROR")
+    with ProgressStore(database) as store:
+        [summary] = store.list_incidents()
+        log = store.get_incident(summary.id).log
+    assert len(log) == journal.MAX_LOG_CHARS and log.endswith("THE ERROR")

@@ -257,6 +257,7 @@ async def test_history_lists_incidents_and_reopens_one(tmp_path, example_recordi
         assert type(reopened).__name__ == "ReportScreen"
         assert reopened.report.diagnoses[0].id == ENTRY_ID
         assert reopened.query_one("#tabs").active == "diagnosis"
+        assert "not found in the base model" in reopened.text  # the history keeps the run's log too
 
 
 @async_test

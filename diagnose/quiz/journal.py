@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 MAX_PAYLOAD_BYTES = 2_000_000
+MAX_LOG_CHARS = 200_000  # the end of a log: where its error is
 _SECRETS = re.compile(r"hf_[A-Za-z0-9]{8,}|(?<=HF_TOKEN=)\S+|(?<=HUGGING_FACE_HUB_TOKEN=)\S+")
 MERGING_SUFFIX = ".merging"
 
@@ -43,13 +44,18 @@ def dump_payload(value, what: str) -> str | None:
     return text
 
 
+def bounded_log(text: str) -> str:
+    """The last MAX_LOG_CHARS of a log, tokens redacted."""
+    return redact(text[-MAX_LOG_CHARS:])
+
+
 def journal_path(database: Path) -> Path:
     """The journal beside its database: progress.sqlite3 -> progress.incidents.jsonl."""
     return database.with_name(database.stem + ".incidents.jsonl")
 
 
 def append_incident(journal: Path, *, command: str, source: str, entry_ids: list[str],
-                    report_json: str | None, probes) -> None:
+                    report_json: str | None, probes, log: str | None = None) -> None:
     """Add one incident to the journal (OSError when the folder cannot be written)."""
     if source not in ("capture", "text"):
         raise ValueError(f"incident source must be 'capture' or 'text', not {source!r}")
@@ -62,6 +68,7 @@ def append_incident(journal: Path, *, command: str, source: str, entry_ids: list
         "entry_ids": list(entry_ids),
         "report": None if report_json is None else _bounded(redact(report_json), "report"),
         "probes": dump_payload(probes, "probes"),
+        "log": None if log is None else bounded_log(log),
     }, ensure_ascii=False) + "\n"
     data = line.encode("utf-8", "replace")
     journal.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -78,6 +78,9 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE incidents ADD COLUMN journal_id TEXT",
         "CREATE UNIQUE INDEX incidents_journal ON incidents(journal_id)",
     ],
+    [  # 4: the traceback text / output tail, so a reopened incident shows its log
+        "ALTER TABLE incidents ADD COLUMN log TEXT",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -169,6 +172,7 @@ class IncidentRecord(NamedTuple):
     entry_ids: list[str]
     report: dict | None = None
     probes: dict | None = None
+    log: str | None = None  # what the run printed (its tail) or the pasted text, tokens redacted
 
 
 class ImportSummary(NamedTuple):
@@ -420,11 +424,11 @@ class ProgressStore:
         for path, items in pending:
             with self._write() as conn:
                 conn.executemany(
-                    "INSERT OR IGNORE INTO incidents(created_at, command, source, entry_ids, report, probes, journal_id) "
-                    "VALUES (?,?,?,?,?,?,?)",
+                    "INSERT OR IGNORE INTO incidents(created_at, command, source, entry_ids, report, probes, log, "
+                    "journal_id) VALUES (?,?,?,?,?,?,?,?)",
                     [(item.get("created_at") or now_utc().isoformat(), str(item.get("command", ""))[:4000],
                       item["source"], json.dumps(list(item.get("entry_ids") or [])), item.get("report"),
-                      item.get("probes"), item["journal_id"]) for item in items])
+                      item.get("probes"), item.get("log"), item["journal_id"]) for item in items])
             journal.done(path)
 
     def reset_progress(self) -> None:
@@ -444,16 +448,17 @@ class ProgressStore:
         report: Mapping | None = None,
         probes: Mapping | None = None,
         when: datetime | None = None,
+        log: str | None = None,
     ) -> int:
         if source not in ("capture", "text"):
             raise ValueError(f"incident source must be 'capture' or 'text', not {source!r}")
         created = utc(when or now_utc()).isoformat()
         with self._write() as conn:
             cursor = conn.execute(
-                "INSERT INTO incidents(created_at, command, source, entry_ids, report, probes) "
-                "VALUES (?,?,?,?,?,?)",
+                "INSERT INTO incidents(created_at, command, source, entry_ids, report, probes, log) "
+                "VALUES (?,?,?,?,?,?,?)",
                 (created, redact(command)[:4000], source, json.dumps(list(entry_ids)),
-                 _dump(report, "report"), _dump(probes, "probes")),
+                 _dump(report, "report"), _dump(probes, "probes"), None if log is None else journal.bounded_log(log)),
             )
             return int(cursor.lastrowid)
 
@@ -472,13 +477,13 @@ class ProgressStore:
     def get_incident(self, incident_id: int) -> IncidentRecord | None:
         with self._read() as conn:
             row = conn.execute(
-                "SELECT id, created_at, command, source, entry_ids, report, probes FROM incidents WHERE id=?",
+                "SELECT id, created_at, command, source, entry_ids, report, probes, log FROM incidents WHERE id=?",
                 (int(incident_id),),
             ).fetchone()
         if row is None:
             return None
         return IncidentRecord(row[0], datetime.fromisoformat(row[1]), row[2], row[3], json.loads(row[4]),
-                              _load(row[5]), _load(row[6]))
+                              _load(row[5]), _load(row[6]), row[7])
 
     def met_entries(self) -> dict[str, datetime]:
         """Entry id → when it was last diagnosed, most recent first."""
@@ -510,7 +515,7 @@ class ProgressStore:
                 "SELECT question_id, entry_id, log_json, score, present, missing FROM reviews "
                 "ORDER BY reviewed_at, id").fetchall()
             incidents = conn.execute(
-                "SELECT created_at, command, source, entry_ids, report, probes FROM incidents "
+                "SELECT created_at, command, source, entry_ids, report, probes, log FROM incidents "
                 "ORDER BY created_at, id").fetchall()
         return {
             "format": EXPORT_FORMAT,
@@ -522,8 +527,8 @@ class ProgressStore:
                          "present": json.loads(pr or "[]"), "missing": json.loads(mi or "[]")}
                         for q, e, log, s, pr, mi in reviews],
             "incidents": [{"created_at": c, "command": cmd, "source": src, "entry_ids": json.loads(ids),
-                           "report": _load(rep), "probes": _load(pro)}
-                          for c, cmd, src, ids, rep, pro in incidents],
+                           "report": _load(rep), "probes": _load(pro), "log": log}
+                          for c, cmd, src, ids, rep, pro, log in incidents],
         }
 
     def import_data(self, data: Any) -> ImportSummary:
@@ -585,11 +590,13 @@ class ProgressStore:
                                       (created, redact(command)[:4000])).fetchone()
                 if exists:
                     continue
+                log = item.get("log")
                 conn.execute(
-                    "INSERT INTO incidents(created_at, command, source, entry_ids, report, probes) "
-                    "VALUES (?,?,?,?,?,?)",
+                    "INSERT INTO incidents(created_at, command, source, entry_ids, report, probes, log) "
+                    "VALUES (?,?,?,?,?,?,?)",
                     (created, redact(command)[:4000], source, json.dumps(entry_ids),
-                     _dump(item.get("report"), "report"), _dump(item.get("probes"), "probes")))
+                     _dump(item.get("report"), "report"), _dump(item.get("probes"), "probes"),
+                     journal.bounded_log(log) if isinstance(log, str) else None))
                 incidents_added += 1
         return ImportSummary(added, updated, kept, reviews_added, incidents_added, tuple(warnings))
 
@@ -637,11 +644,12 @@ def record_incident(
     probes: Mapping | None = None,
     when: datetime | None = None,
     path: Path | str | None = None,
+    log: str | None = None,
 ) -> int:
     """Add one diagnosed incident to the history; returns its id."""
     with ProgressStore(path, check=False) as store:
         return store.record_incident(command=command, source=source, entry_ids=entry_ids,
-                                     report=report, probes=probes, when=when)
+                                     report=report, probes=probes, when=when, log=log)
 
 
 def list_incidents(limit: int | None = 50, *, path: Path | str | None = None) -> list[IncidentSummary]:

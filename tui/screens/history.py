@@ -70,8 +70,8 @@ class HistoryScreen(Screen):
             return
         report = Report.from_dict(record.report)
         when = record.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
-        self.app.push_screen(ReportScreen(report, title=f"{short_command(record.command)}   ({when})",
-                                          text="(The history keeps the diagnosis, not the output of the run.)"))
+        log = record.log or "(This incident was saved before the history kept logs: only its diagnosis is here.)"
+        self.app.push_screen(ReportScreen(report, title=f"{short_command(record.command)}   ({when})", text=log))
 
     def action_back(self) -> None:
         self.app.pop_screen()
