@@ -59,7 +59,7 @@ def make_output(lines: int) -> list[bytes]:
 @dataclass
 class Batch(Message):
     lines: list[str]
-    partial: str | None
+    live: list[str]
     last: bool
 
 
@@ -81,25 +81,25 @@ class BenchApp(App):
     def produce(self) -> None:
         assembler = LineAssembler()
         pending: list[str] = []
-        partial = None
+        live: list[str] = []
         for chunk in self.chunks * self.repeat:
             out = assembler.feed(chunk)
             pending.extend(out.lines)
-            partial = out.partial
+            live = out.live
             if not self.taken.is_set() and len(pending) < READ_AHEAD_LINES:
                 continue  # as the run view's worker: a bounded read-ahead while the UI is busy
             self.taken.wait()
             self.taken.clear()
-            self.post_message(Batch(pending, partial, False))
+            self.post_message(Batch(pending, live, False))
             pending = []
         self.taken.wait()
         self.taken.clear()
         pending.extend(assembler.finish().lines)
-        self.post_message(Batch(pending, None, True))
+        self.post_message(Batch(pending, [], True))
 
     def on_batch(self, batch: Batch) -> None:
         if self.kind == "logview":
-            self.query_one(LogView).append(batch.lines, batch.partial)
+            self.query_one(LogView).append(batch.lines, batch.live)
         else:
             log = self.query_one(RichLog)
             for line in batch.lines:

@@ -42,7 +42,7 @@ async def test_follow_shows_the_newest_line_and_scrolling_up_stops_it():
     app = LogApp()
     async with app.run_test(size=(60, 10)) as pilot:
         log = app.query_one(LogView)
-        log.append([f"line {n}" for n in range(200)], partial="50%|#####     |")
+        log.append([f"line {n}" for n in range(200)], live=["50%|#####     |"])
         await pilot.pause()
         assert visible_text(log)[-1] == "50%|#####     |"
         log.scroll_up(animate=False)

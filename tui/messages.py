@@ -20,10 +20,10 @@ class RunStarted(Message):
 
 @dataclass
 class OutputBatch(Message):
-    """Finished output lines, and the unfinished last line (a progress bar) if any."""
+    """Finished output lines, and the live bottom rows (progress bars still moving) as they are now."""
 
     lines: list[str]
-    partial: str | None
+    live: list[str]
     nbytes: int
 
 

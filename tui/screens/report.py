@@ -63,7 +63,7 @@ class ReportScreen(Screen):
 
             assembler = LineAssembler()
             chunk = assembler.feed(self.text.encode("utf-8", "replace"))
-            self.log_view.append(chunk.lines + assembler.finish().lines, chunk.partial)
+            self.log_view.append(chunk.lines + assembler.finish().lines)
         if self.report is not None:
             await self.show_report(self.report)
 

@@ -95,8 +95,8 @@ class RunScreen(ReportScreen, inherit_bindings=False):
         self.post_message(RunStarted(shlex.join(target), child.pid))
         assembler = LineAssembler()
         lines: list[str] = []
-        partial: str | None = None
-        shown_partial: str | None = None
+        live: list[str] = []
+        shown_live: list[str] = []
         nbytes = 0
         while True:
             data = child.read(READ_TIMEOUT)
@@ -105,9 +105,9 @@ class RunScreen(ReportScreen, inherit_bindings=False):
             if data:
                 chunk = assembler.feed(data)
                 lines.extend(chunk.lines)
-                partial = chunk.partial
+                live = chunk.live
                 nbytes += len(data)
-            if lines or partial != shown_partial:
+            if lines or live != shown_live:
                 # While the screen is still taking the last batch, read ahead a bounded amount, then
                 # stop reading: like a busy terminal, the pty fills and the child waits.  Keys stay
                 # answered during a flood, and batches are big enough for one frame to show many lines.
@@ -118,12 +118,12 @@ class RunScreen(ReportScreen, inherit_bindings=False):
                         child.send_signal(signal.SIGTERM)
                         return
                 self._taken.clear()
-                self.post_message(OutputBatch(lines, partial, nbytes))
-                lines, shown_partial, nbytes = [], partial, 0
+                self.post_message(OutputBatch(lines, live, nbytes))
+                lines, shown_live, nbytes = [], live, 0
         lines.extend(assembler.finish().lines)
-        if lines or shown_partial is not None:
+        if lines or shown_live:
             self._taken.wait(2.0)
-            self.post_message(OutputBatch(lines, None, nbytes))
+            self.post_message(OutputBatch(lines, [], nbytes))
         result = child.wait()
         if len(result.tail) > TAIL_BYTES:
             result.tail = result.tail[-TAIL_BYTES:]
@@ -132,7 +132,7 @@ class RunScreen(ReportScreen, inherit_bindings=False):
             self.post_message(Diagnosed(app.diagnose_run(result)))
 
     def on_output_batch(self, message: OutputBatch) -> None:
-        self.log_view.append(message.lines, message.partial)
+        self.log_view.append(message.lines, message.live)
         self._taken.set()
 
     def on_run_started(self, message: RunStarted) -> None:

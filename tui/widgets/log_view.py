@@ -57,7 +57,7 @@ class LogView(ScrollView, can_focus=True):
         self.max_lines = max_lines
         self._lines: deque[str] = deque(maxlen=max_lines)
         self.dropped = 0  # lines pushed out of the ring buffer so far
-        self.partial: str | None = None  # the unfinished last line (a moving progress bar)
+        self.live: list[str] = []  # the bottom rows that may still change (moving progress bars)
         self._widest = 0
         self._cache: LRUCache[tuple, Strip] = LRUCache(2048)
         self._search: str | None = None
@@ -70,8 +70,8 @@ class LogView(ScrollView, can_focus=True):
 
     @property
     def line_count(self) -> int:
-        """Lines kept (finished lines plus the partial one), not counting dropped ones."""
-        return len(self._lines) + (1 if self.partial is not None else 0)
+        """Lines kept (finished lines plus the live rows), not counting dropped ones."""
+        return len(self._lines) + len(self.live)
 
     @property
     def total_lines(self) -> int:
@@ -79,10 +79,10 @@ class LogView(ScrollView, can_focus=True):
         return self.dropped + len(self._lines)
 
     def lines(self) -> list[str]:
-        return list(self._lines) + ([self.partial] if self.partial is not None else [])
+        return list(self._lines) + self.live
 
-    def append(self, lines: list[str], partial: str | None = None) -> None:
-        """Add finished lines; ``partial`` replaces the unfinished last line (None: there is none)."""
+    def append(self, lines: list[str], live: list[str] | tuple[str, ...] = ()) -> None:
+        """Add finished lines; ``live`` replaces the rows below them that may still change."""
         if lines:
             overflow = len(self._lines) + len(lines) - self.max_lines
             if overflow > 0:
@@ -95,15 +95,17 @@ class LogView(ScrollView, can_focus=True):
                 self._widest = min(widest, MAX_LINE_CELLS)
             if self._search:
                 self._find_in(lines, self.total_lines - len(lines))
-        if partial is not None and len(partial) > self._widest:
-            self._widest = min(len(partial), MAX_LINE_CELLS)
-        self.partial = partial
+        live = list(live)
+        widest = max(map(len, live), default=0)
+        if widest > self._widest:
+            self._widest = min(widest, MAX_LINE_CELLS)
+        self.live = live
         self._update_size()
 
     def clear(self) -> None:
         self._lines.clear()
         self.dropped = 0
-        self.partial = None
+        self.live = []
         self._widest = 0
         self._cache.clear()
         self._matches, self._current, self.evidence_line = [], -1, None
@@ -143,7 +145,7 @@ class LogView(ScrollView, can_focus=True):
         self._matches, self._current = [], -1
         self._cache.clear()
         if self._search:
-            self._find_in(list(self._lines) + ([self.partial] if self.partial else []), self.dropped)
+            self._find_in(list(self._lines) + self.live, self.dropped)
         if self._matches:
             self._current = 0
             self.next_match(backwards=True)  # the newest match first: errors are at the end
@@ -224,8 +226,9 @@ class LogView(ScrollView, can_focus=True):
                 strip = self._render_text(self._lines[row], absolute, scroll_x, width)
                 self._cache[key] = strip
             return strip
-        if row == len(self._lines) and self.partial is not None:
-            return self._render_text(self.partial, self.total_lines, scroll_x, width)
+        if row - len(self._lines) < len(self.live):
+            live_row = row - len(self._lines)
+            return self._render_text(self.live[live_row], self.total_lines + live_row, scroll_x, width)
         return Strip.blank(width, base)
 
     def _marker(self, scroll_x: int, width: int) -> Strip:
