@@ -155,12 +155,20 @@ def record_history(report, command: list[str], serialized: str | None = None) ->
     from diagnose.quiz import journal
 
     try:
-        journal.append_incident(journal.journal_path(database_path()), command=shlex.join(command),
-                                source=report.incident.source, entry_ids=[d.id for d in report.diagnoses],
-                                report_json=serialized if serialized is not None else report.to_json(),
-                                probes=report.incident.probes, log=report.incident.text or None)
+        size = journal.append_incident(journal.journal_path(database_path()), command=shlex.join(command),
+                                       source=report.incident.source, entry_ids=[d.id for d in report.diagnoses],
+                                       report_json=serialized if serialized is not None else report.to_json(),
+                                       probes=report.incident.probes, log=report.incident.text or None)
     except OSError as error:
         return f"incident not saved to history: {error.strerror or error}"
+    if size > journal.MERGE_AT_BYTES:  # rare: many runs and no quiz in between
+        from diagnose.errors import DiagnoseError
+        from diagnose.quiz.store import ProgressStore
+
+        try:
+            ProgressStore(check=False).close()  # opening takes the journal in
+        except DiagnoseError as error:
+            return f"incident history kept in {journal.journal_path(database_path()).name}: {error}"
     return None
 
 

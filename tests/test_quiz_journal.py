@@ -146,3 +146,31 @@ def test_a_huge_log_keeps_its_end(tmp_path):
         [summary] = store.list_incidents()
         log = store.get_incident(summary.id).log
     assert len(log) == journal.MAX_LOG_CHARS and log.endswith("THE ERROR")
+
+
+def test_only_the_newest_logs_are_kept(tmp_path, monkeypatch):
+    from diagnose.quiz import store as store_module
+
+    monkeypatch.setattr(store_module, "KEEP_LOGS", 3)
+    database = tmp_path / "progress.sqlite3"
+    for i in range(5):
+        _append(journal.journal_path(database), f"run {i}", log=f"log of run {i}")
+    with ProgressStore(database) as store:
+        logs = {i.command: store.get_incident(i.id).log for i in store.list_incidents()}
+        reports = [store.get_incident(i.id).report for i in store.list_incidents()]
+    assert logs == {"run 4": "log of run 4", "run 3": "log of run 3", "run 2": "log of run 2",
+                    "run 1": None, "run 0": None}
+    assert all(reports)  # the diagnosis itself stays
+
+
+def test_a_big_journal_is_taken_in_by_the_next_diagnosis(_user_dir, monkeypatch):
+    monkeypatch.setattr(journal, "MERGE_AT_BYTES", 1)
+    from diagnose.engine import explain_text
+    from diagnose.kb.loader import load_kb
+    from diagnose.workflow import record_history
+
+    report = explain_text(PASTE.read_text(), load_kb(use_env=False))
+    assert record_history(report, ["explain", "paste.txt"]) is None
+    assert not journal.journal_path(paths.database_path()).exists()
+    with sqlite3.connect(paths.database_path()) as conn:
+        assert conn.execute("SELECT command FROM incidents").fetchall() == [("explain paste.txt",)]

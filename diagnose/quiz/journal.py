@@ -26,6 +26,7 @@ from pathlib import Path
 
 MAX_PAYLOAD_BYTES = 2_000_000
 MAX_LOG_CHARS = 200_000  # the end of a log: where its error is
+MERGE_AT_BYTES = 8_000_000  # a journal this big is taken in at once, not left to grow until the next quiz
 _SECRETS = re.compile(r"hf_[A-Za-z0-9]{8,}|(?<=HF_TOKEN=)\S+|(?<=HUGGING_FACE_HUB_TOKEN=)\S+")
 MERGING_SUFFIX = ".merging"
 
@@ -55,8 +56,8 @@ def journal_path(database: Path) -> Path:
 
 
 def append_incident(journal: Path, *, command: str, source: str, entry_ids: list[str],
-                    report_json: str | None, probes, log: str | None = None) -> None:
-    """Add one incident to the journal (OSError when the folder cannot be written)."""
+                    report_json: str | None, probes, log: str | None = None) -> int:
+    """Add one incident to the journal; returns the journal's size (OSError when it cannot be written)."""
     if source not in ("capture", "text"):
         raise ValueError(f"incident source must be 'capture' or 'text', not {source!r}")
     now = time.time()
@@ -78,7 +79,7 @@ def append_incident(journal: Path, *, command: str, source: str, entry_ids: list
             fcntl.flock(fd, fcntl.LOCK_EX)
             if _still_there(fd, journal):
                 os.write(fd, data)
-                return
+                return os.fstat(fd).st_size
         finally:
             os.close(fd)  # also releases the lock
         # A merger moved the file away while we waited for the lock: write to the new one.

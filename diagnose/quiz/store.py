@@ -34,6 +34,7 @@ from diagnose.quiz import journal
 from diagnose.quiz.journal import MAX_PAYLOAD_BYTES, redact
 
 BUSY_TIMEOUT_MS = 5000
+KEEP_LOGS = 200  # incidents whose log (up to 200k characters each) is kept; older ones keep their report
 EXPORT_FORMAT = "lora-diagnose-progress"
 EXPORT_VERSION = 1
 
@@ -430,6 +431,10 @@ class ProgressStore:
                       item["source"], json.dumps(list(item.get("entry_ids") or [])), item.get("report"),
                       item.get("probes"), item.get("log"), item["journal_id"]) for item in items])
             journal.done(path)
+        if pending:
+            with self._write() as conn:  # logs are the bulky part: the newest ones are what a user reopens
+                conn.execute("UPDATE incidents SET log = NULL WHERE log IS NOT NULL AND id NOT IN "
+                             "(SELECT id FROM incidents ORDER BY created_at DESC, id DESC LIMIT ?)", (KEEP_LOGS,))
 
     def reset_progress(self) -> None:
         """Forget cards and reviews (incident history stays)."""
