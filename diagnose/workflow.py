@@ -119,7 +119,7 @@ def deliver(report, options: Options, command: list[str]) -> None:
 
     console = Console(stderr=True)
     render_report(report, console, verbose=options.verbose)
-    if options.quiz and report.diagnoses and sys.stdin.isatty():
+    if options.quiz and report.diagnoses and sys.stdin.isatty() and sys.stderr.isatty():
         _offer_quiz(report, console)
 
 
