@@ -241,13 +241,13 @@ def test_cache_keeps_only_the_latest_load_and_compiles_regexes_on_first_use(tmp_
     import shutil
 
     from diagnose import paths
-    from diagnose.kb.loader import compile_pattern, load_kb
+    from diagnose.kb.loader import EntryCache, compile_pattern, load_kb
 
     shipped = Path(__file__).resolve().parent.parent / "kb"
     extra = tmp_path / "extra"
     extra.mkdir()
     shutil.copy(shipped / "pad-token-missing.yaml", extra / "pad-token-missing.yaml")
-    cache_file = paths.user_dir() / "kb-cache.json"
+    cache_file = paths.user_dir() / EntryCache.file_name()
     load_kb([extra], use_env=False)
     assert len(json.loads(cache_file.read_text())["entries"]) == len(list(shipped.glob("*.yaml"))) + 1
     cached = load_kb(use_env=False)  # without the extra directory: its file leaves the cache

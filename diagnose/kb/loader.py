@@ -11,6 +11,7 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from diagnose import paths
 from diagnose.paths import SHIPPED_KB
 from diagnose.record import Record
 
@@ -199,10 +200,8 @@ class EntryCache:
     def open(cls) -> "EntryCache":
         import json
 
-        from diagnose import paths
-
         try:
-            path = paths.user_dir() / "kb-cache.json"
+            path = paths.user_dir() / cls.file_name()
         except OSError:
             return cls(None, {})
         try:
@@ -212,6 +211,14 @@ class EntryCache:
         except (OSError, ValueError, AttributeError):
             data = {}
         return cls(path, data if data else {"key": cls._key(), "entries": {}})
+
+    @staticmethod
+    def file_name() -> str:
+        """One cache per installation of lora-diagnose (a wheel and a checkout side by side do not evict
+        each other's entries on every run)."""
+        import zlib
+
+        return f"kb-cache-{zlib.crc32(str(paths.PACKAGE_ROOT).encode()):08x}.json"
 
     @staticmethod
     def _key() -> list:
@@ -262,6 +269,7 @@ class EntryCache:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 json.dump(self.data, handle)
             os.replace(tmp, self.path)
+            (self.path.parent / "kb-cache.json").unlink(missing_ok=True)  # the single cache of version 0.1.0
         except OSError:
             tmp.unlink(missing_ok=True)  # a read-only home only costs speed
 
