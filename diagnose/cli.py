@@ -13,7 +13,7 @@ from diagnose import __version__
 from diagnose.errors import DiagnoseError, UsageError
 
 RUN_OPTIONS_WITH_VALUE = {"--kb"}
-RUN_FLAGS = {"--json", "--no-quiz", "--verbose", "-v", "--until-fixed", "--yes"}
+RUN_FLAGS = {"--json", "--markdown", "--no-quiz", "--verbose", "-v", "--until-fixed", "--yes"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,7 +31,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = commands.add_parser("run", help="run a script or command and diagnose it if it fails",
-                              usage="diagnose run [--json] [--kb DIR] [--no-quiz] [--until-fixed [--yes]] [--] TARGET [ARGS...]",
+                              usage="diagnose run [--json | --markdown] [--kb DIR] [--no-quiz] [--until-fixed [--yes]] "
+                                    "[--] TARGET [ARGS...]",
                               description="TARGET is a .py file, -m module, or any command (python …, torchrun …, "
                                           "accelerate launch …). Its output, exit status and signals are its own.")
     _add_common(run)
@@ -66,7 +67,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print the JSON report (schema 1) on stdout")
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the JSON report (schema 1) on stdout")
+    form.add_argument("--markdown", action="store_true",
+                      help="the diagnosis as Markdown even on a terminal (what a pipe or a log file gets), to paste")
     parser.add_argument("--kb", action="append", default=[], metavar="DIR", help="extra KB directory (repeatable)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show every fix in full")
 
@@ -138,7 +142,8 @@ def _dispatch(argv: list[str]) -> int:
     if args.command == "run":
         from diagnose import workflow
 
-        options = Options(json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz, verbose=args.verbose, yes=args.yes)
+        options = Options(json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz, verbose=args.verbose, yes=args.yes,
+                          markdown=args.markdown)
         if args.until_fixed:
             from diagnose.patches.loop import run_until_fixed
 
@@ -148,7 +153,7 @@ def _dispatch(argv: list[str]) -> int:
         from diagnose import workflow
 
         return workflow.explain(args.file, Options(json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz,
-                                                   verbose=args.verbose))
+                                                   verbose=args.verbose, markdown=args.markdown))
     if args.command == "env":
         from diagnose.envinfo import env_report
 

@@ -15,13 +15,14 @@ MAX_EXPLAIN_BYTES = 50 * 1024 * 1024
 class Options:
     """How run and explain deliver a report.  A plain class for the same start-up reason as RunResult."""
 
-    __slots__ = ("json", "kb_dirs", "quiz", "verbose", "yes")
+    __slots__ = ("json", "kb_dirs", "quiz", "verbose", "yes", "markdown")
 
     def __init__(self, json: bool = False, kb_dirs: list[str] | None = None, quiz: bool = True,
-                 verbose: bool = False, yes: bool = False) -> None:
+                 verbose: bool = False, yes: bool = False, markdown: bool = False) -> None:
         self.json, self.quiz, self.verbose = json, quiz, verbose
         self.kb_dirs = list(kb_dirs or [])
         self.yes = yes  # apply patches without asking (--until-fixed)
+        self.markdown = markdown  # Markdown text even on a terminal
 
     def replace(self, **changes) -> "Options":
         values = {name: getattr(self, name) for name in self.__slots__}
@@ -107,20 +108,21 @@ def deliver(report, options: Options, command: list[str]) -> None:
         sys.stdout.write(serialized + "\n")
         sys.stdout.flush()
         return
-    if not _stderr_is_terminal():
+    if options.markdown or not _stderr_is_terminal():
         from diagnose.present import report_markdown
 
         sys.stderr.write(report_markdown(report, verbose=options.verbose))
         sys.stderr.flush()
-        return  # no terminal, nobody to ask a question
-    from rich.console import Console
+    else:
+        from rich.console import Console
 
-    from diagnose.present import render_report
+        from diagnose.present import render_report
 
-    console = Console(stderr=True)
-    render_report(report, console, verbose=options.verbose)
+        render_report(report, Console(stderr=True), verbose=options.verbose)
     if options.quiz and report.diagnoses and sys.stdin.isatty() and sys.stderr.isatty():
-        _offer_quiz(report, console)
+        from rich.console import Console
+
+        _offer_quiz(report, Console(stderr=True))
 
 
 def _stderr_is_terminal() -> bool:

@@ -72,3 +72,48 @@ def test_markdown_abstention_says_what_it_can(kb):
     assert markdown.startswith("## lora-diagnose: no confident diagnosis\n")
     assert "- No confident diagnosis for KeyError: 'label'" in markdown
     assert "diagnose kb new ID --from-traceback FILE" in markdown
+
+
+def _stderr_on_a_terminal(*args: str) -> str:
+    """Run `diagnose ARGS` with stderr on a pseudo-terminal (stdin is not one: no question is asked)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    done = subprocess.run([sys.executable, "-m", "diagnose.cli", *args], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=slave, cwd=OUTPUTS.parent.parent.parent, timeout=60)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert done.returncode == 0
+    from tui.widgets.log_view import plain
+
+    return plain(b"".join(chunks).decode("utf-8", "replace"))
+
+
+def test_a_terminal_gets_rich_text_unless_markdown_is_asked_for():
+    paste = str(OUTPUTS / "accelerate-missing" / "01.txt")
+    rich = _stderr_on_a_terminal("explain", paste)
+    assert "╭─ lora-diagnose" in rich and "## lora-diagnose" not in rich
+    markdown = _stderr_on_a_terminal("explain", "--markdown", paste)
+    assert markdown.lstrip().startswith("## lora-diagnose: accelerate is not installed") and "╭" not in markdown
+
+
+def test_json_and_markdown_together_is_a_usage_error():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "explain", "--json", "--markdown",
+                           str(OUTPUTS / "accelerate-missing" / "01.txt")], capture_output=True, text=True)
+    assert done.returncode == 2 and "not allowed with argument" in done.stderr
+    assert "Traceback" not in done.stderr
