@@ -174,3 +174,10 @@ def test_a_big_journal_is_taken_in_by_the_next_diagnosis(_user_dir, monkeypatch)
     assert not journal.journal_path(paths.database_path()).exists()
     with sqlite3.connect(paths.database_path()) as conn:
         assert conn.execute("SELECT command FROM incidents").fetchall() == [("explain paste.txt",)]
+
+
+def test_a_token_cut_by_the_log_bound_does_not_survive_in_part():
+    secret = "hf_" + "Q" * 40
+    text = "x" * 10 + secret + "y" * (journal.MAX_LOG_CHARS - 20)  # the cut falls inside the token
+    kept = journal.bounded_log(text)
+    assert len(kept) <= journal.MAX_LOG_CHARS and "QQQQQQQQ" not in kept

@@ -46,8 +46,8 @@ def dump_payload(value, what: str) -> str | None:
 
 
 def bounded_log(text: str) -> str:
-    """The last MAX_LOG_CHARS of a log, tokens redacted."""
-    return redact(text[-MAX_LOG_CHARS:])
+    """The last MAX_LOG_CHARS of a log, tokens redacted (before the cut: no half token survives it)."""
+    return redact(text[-(MAX_LOG_CHARS + 1000):])[-MAX_LOG_CHARS:]
 
 
 def journal_path(database: Path) -> Path:
