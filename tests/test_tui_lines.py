@@ -126,3 +126,8 @@ def test_terminal_controls_give_the_same_screen_however_the_bytes_arrive(tokens)
     whole = feed_all([data])[0]
     assert feed_all([data[i:i + 1] for i in range(len(data))])[0] == whole
     assert feed_all([b"".join(tokens[:len(tokens) // 2]), b"".join(tokens[len(tokens) // 2:])])[0] == whole
+
+
+def test_blank_lines_a_program_prints_are_kept():
+    assert feed_all([b"done\n\n"])[0] == ["done", ""]
+    assert feed_all([b"a\n\nb\n"])[0] == ["a", "", "b"]

@@ -71,10 +71,7 @@ class LineAssembler:
         text = self._held + self._decoder.decode(b"", final=True)
         self._held = ""
         finished = self._process(text)
-        rows = self._rows
-        while rows and not rows[-1]:
-            rows = rows[:-1]  # the empty row after the last newline
-        finished += rows
+        finished += self._live()  # everything but the empty rows at and below the cursor (after the last newline)
         self._rows, self._row, self._at_start = [""], 0, True
         return Chunk(finished, [])
 
