@@ -37,6 +37,15 @@ _RICH_FRAME = re.compile(r"^(?P<file>\S.*?\.py):(?P<line>\d+) in (?P<func>[\w<>.
 
 _TRACEBACK = re.compile(r"^\s*Traceback \(most recent call last\):?\s*$")
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+?))?\s*$')
+# IPython / Jupyter / Colab tracebacks ("verbose context" mode): a header naming the exception, then frames
+# as "Cell In[7], line 12" or "File /path/x.py:133, in f(...)" (IPython >= 8) or "<ipython-input-7-…> in
+# <module>()" and "/path/x.py in f(...)" (IPython 7, older Colab), each with context lines, "---> 12 code" marking
+# the line that ran.
+_IPY_HEADER = re.compile(r"^(?P<type>[A-Za-z_][\w.]*)\s{3,}Traceback \(most recent call last\)\s*$")
+_IPY_CELL = re.compile(r"^Cell In ?\[(?P<cell>[^\]]*)\], line (?P<line>\d+)(?:, in (?P<func>\S+))?\s*$")
+_IPY_FILE = re.compile(r"^File (?P<file>[^\s\"].*?):(?P<line>\d+), in (?P<func>[\w<>.]+)")
+_IPY_OLD = re.compile(r"^(?P<file><ipython-input-[^>]*>|\S.*?\.pyx?) in (?P<func>[^(]+)\(")
+_IPY_ARROW = re.compile(r"^\s*-*> ?(?P<line>\d+)\s(?P<code>.*)$")
 _CAUSE = "The above exception was the direct cause of the following exception"
 _CONTEXT = "During handling of the above exception, another exception occurred"
 # An exception line: a (dotted) class name ending like Python's exception names, then ": message".
@@ -183,14 +192,22 @@ def _blocks(lines: list[str]) -> list[_Block]:
     blocks: list[_Block] = []
     current = _Block()
     in_message = False
+    ipython = False  # inside an IPython traceback: its older frame headers are plain "path in f(...)" lines
     i = 0
     while i < len(lines):
         line = lines[i]
         stripped = line.strip()
-        if _TRACEBACK.match(line):
+        if _TRACEBACK.match(line) or _IPY_HEADER.match(line):
             if current.type or current.frames:
                 blocks.append(current)
             current, in_message = _Block(), False
+            ipython = ipython or bool(_IPY_HEADER.match(line))
+        elif frame := _ipython_frame(line, ipython):
+            if current.type:
+                blocks.append(current)
+                current = _Block()
+            current.frames.append(_with_arrow_line(frame, lines, i + 1))
+            in_message = False
         elif _CAUSE in line or _CONTEXT in line:
             if current.type or current.frames:
                 current.relation = "cause" if _CAUSE in line else "context"
@@ -225,6 +242,27 @@ def _blocks(lines: list[str]) -> list[_Block]:
     if current.type or current.frames:
         blocks.append(current)
     return blocks
+
+
+def _ipython_frame(line: str, ipython: bool) -> Frame | None:
+    """A frame header of an IPython traceback (its line may come from the arrow line below)."""
+    if match := _IPY_CELL.match(line):
+        return Frame(file=f"Cell In[{match['cell']}]", line=int(match["line"]), function=match["func"] or "<module>")
+    if match := _IPY_FILE.match(line):
+        return Frame(file=match["file"], line=int(match["line"]), function=match["func"])
+    if ipython and (match := _IPY_OLD.match(line)):
+        return Frame(file=match["file"], line=None, function=match["func"].strip())
+    return None
+
+
+def _with_arrow_line(frame: Frame, lines: list[str], start: int) -> Frame:
+    """The frame with the code of its ``--->`` line (and that line's number when the header had none)."""
+    for line in lines[start:start + 60]:
+        if not line.strip():
+            break
+        if arrow := _IPY_ARROW.match(line):
+            return frame._replace(line=frame.line or int(arrow["line"]), code=arrow["code"].strip())
+    return frame
 
 
 def _continues(previous: str, line: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,32 @@ def test_rich_box_tracebacks_real_output():
 def test_huge_paste_keeps_its_end():
     text = ("noise line\n" * 400_000) + PLAIN
     assert _final(text).type == "NoMatchingPeftModuleError"
+
+
+IPYTHON = Path(__file__).resolve().parent / "data" / "ipython"
+IPYTHON_CASES = {  # file: (entry, the cell frame's file, its line and code)
+    "ipython-9.18.1.txt": ("peft-target-modules-not-found", "Cell In[1]", 9, "model = get_peft_model(model, lora_config)"),
+    "ipython-7.34.0.txt": ("peft-target-modules-not-found", "<ipython-input-1-11c47274e0ca>", 9,
+                           "model = get_peft_model(model, lora_config)"),
+    "attribute-ipython-9.18.1.txt": ("peft-model-missing-attribute", "Cell In[1]", 3,
+                                     "model.print_trainable_parameters()"),
+    "attribute-ipython-7.34.0.txt": ("peft-model-missing-attribute", "<ipython-input-1-", 3,
+                                     "model.print_trainable_parameters()"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IPYTHON_CASES))
+def test_ipython_tracebacks_keep_their_frames(name):
+    """Jupyter/Colab pastes: every frame, the notebook cell's own line first, and the right entry."""
+    from diagnose.engine import explain_text
+    from diagnose.kb.loader import load_kb
+
+    entry_id, cell, line, code = IPYTHON_CASES[name]
+    text = (IPYTHON / name).read_text()
+    incident = parse_text(text)
+    frames = incident.exception.frames
+    arrows = sum(1 for line in text.splitlines() if re.match(r"\s*-+> ?\d+ ", line))  # one "--->" per frame
+    assert len(frames) == arrows >= 2
+    assert frames[0].file.startswith(cell) and (frames[0].line, frames[0].code) == (line, code)
+    assert all(f.line and f.code for f in frames)
+    assert explain_text(text, load_kb(use_env=False)).diagnoses[0].id == entry_id
