@@ -6,7 +6,7 @@ from __future__ import annotations
 class Record:
     """Equality and a repr from ``__slots__``, as a dataclass has them, without a dataclass's cost.
 
-    ``explain`` must start fast (DESIGN.md: ≤ 3× a bare interpreter).  Importing
+    ``explain`` must start fast (issue 3: within 3× a bare interpreter).  Importing
     ``dataclasses`` (it imports ``inspect``) and generating each class's methods
     with ``exec`` took ~15 ms of a ~60 ms run.  A subclass lists its fields in
     ``__slots__`` and writes its ``__init__``; immutable records are NamedTuples.
