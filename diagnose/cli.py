@@ -23,46 +23,60 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+COMMANDS = ("run", "explain", "tui", "quiz", "kb", "fix", "check", "env")
+
+
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; a subcommand's own options are added only when it is the one invoked,
-    so that ``diagnose --help`` imports none of the command modules."""
+    """The parser.  Only the invoked subcommand is built (all of them for ``--help`` or an unknown
+    command), and a subcommand's own options only when it is the one invoked: ``diagnose --help``
+    imports none of the command modules, and ``explain`` builds one subparser, not eight."""
     parser = _Parser(prog="diagnose", description="Run, diagnose and learn from LoRA/QLoRA fine-tuning errors.")
     parser.add_argument("--version", action="version", version=f"lora-diagnose {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    wanted = {command} if command in COMMANDS else set(COMMANDS)
 
-    run = commands.add_parser("run", help="run a script or command and diagnose it if it fails",
-                              usage="diagnose run [--json | --markdown] [--kb DIR] [--no-quiz] [--until-fixed [--yes]] "
-                                    "[--] TARGET [ARGS...]",
-                              description="TARGET is a .py file, -m module, or any command (python …, torchrun …, "
-                                          "accelerate launch …). Its output, exit status and signals are its own.")
-    _add_common(run)
-    run.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
-    run.add_argument("--until-fixed", action="store_true", help="apply patches (after confirmation) and rerun until it passes")
-    run.add_argument("--yes", action="store_true", help="with --until-fixed: apply each patch without asking")
-    run.add_argument("target", nargs=argparse.REMAINDER, help="script, -m module, or command, and its arguments")
+    if "run" in wanted:
+        run = commands.add_parser("run", help="run a script or command and diagnose it if it fails",
+                                  usage="diagnose run [--json | --markdown] [--kb DIR] [--no-quiz] "
+                                        "[--until-fixed [--yes]] [--] TARGET [ARGS...]",
+                                  description="TARGET is a .py file, -m module, or any command (python …, "
+                                              "torchrun …, accelerate launch …). Its output, exit status and "
+                                              "signals are its own.")
+        _add_common(run)
+        run.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
+        run.add_argument("--until-fixed", action="store_true",
+                         help="apply patches (after confirmation) and rerun until it passes")
+        run.add_argument("--yes", action="store_true", help="with --until-fixed: apply each patch without asking")
+        run.add_argument("target", nargs=argparse.REMAINDER, help="script, -m module, or command, and its arguments")
 
-    explain = commands.add_parser("explain", help="diagnose a pasted or logged traceback")
-    _add_common(explain)
-    explain.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
-    explain.add_argument("file", nargs="?", default="-", help="file with the traceback, or - for stdin (default)")
+    if "explain" in wanted:
+        explain = commands.add_parser("explain", help="diagnose a pasted or logged traceback")
+        _add_common(explain)
+        explain.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
+        explain.add_argument("file", nargs="?", default="-", help="file with the traceback, or - for stdin (default)")
 
-    tui = commands.add_parser("tui", help="the terminal app: run, diagnose, fix, learn")
-    tui.add_argument("--kb", action="append", default=[], metavar="DIR", help="extra KB directory (repeatable)")
-    tui.add_argument("target", nargs=argparse.REMAINDER, help="optional script/command to run at once")
+    if "tui" in wanted:
+        tui = commands.add_parser("tui", help="the terminal app: run, diagnose, fix, learn")
+        tui.add_argument("--kb", action="append", default=[], metavar="DIR", help="extra KB directory (repeatable)")
+        tui.add_argument("target", nargs=argparse.REMAINDER, help="optional script/command to run at once")
 
-    quiz = commands.add_parser("quiz", help="review check-your-understanding questions (spaced repetition)")
-    kb = commands.add_parser("kb", help="browse, validate and extend the knowledge base")
-    fix = commands.add_parser("fix", help="show and apply the patch of the last diagnosis")
-    lazy = {"quiz": (quiz, _add_quiz_arguments), "kb": (kb, _add_kb_arguments), "fix": (fix, _add_fix_arguments)}
-    if command in lazy:
-        subparser, add = lazy[command]
-        add(subparser)
+    helps = {"quiz": "review check-your-understanding questions (spaced repetition)",
+             "kb": "browse, validate and extend the knowledge base",
+             "fix": "show and apply the patch of the last diagnosis"}
+    lazy = {"quiz": _add_quiz_arguments, "kb": _add_kb_arguments, "fix": _add_fix_arguments}
+    for name, add in lazy.items():
+        if name in wanted:
+            subparser = commands.add_parser(name, help=helps[name])
+            if command == name:
+                add(subparser)
 
-    check = commands.add_parser("check", help="preflight: look for known LoRA mistakes in a script without running it")
-    check.add_argument("script")
-    check.add_argument("--json", action="store_true")
+    if "check" in wanted:
+        check = commands.add_parser("check", help="preflight: look for known LoRA mistakes in a script without running it")
+        check.add_argument("script")
+        check.add_argument("--json", action="store_true")
 
-    commands.add_parser("env", help="print versions the KB is scoped by, ready to paste in an issue")
+    if "env" in wanted:
+        commands.add_parser("env", help="print versions the KB is scoped by, ready to paste in an issue")
     return parser
 
 

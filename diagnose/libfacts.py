@@ -40,6 +40,7 @@ def installed_version(distribution: str) -> str | None:
         return None
 
 
+@lru_cache(maxsize=64)
 def _dist_info_version(project: str) -> str | None:
     """The version in the first ``<project>-<version>.dist-info`` on sys.path; None when there is none;
     "ask-metadata" when a zip or an ``.egg-info`` comes first (importlib.metadata reads those)."""
