@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -119,7 +120,8 @@ def time_match(kb, texts: list[str], runs: int) -> tuple[float, float]:
     return statistics.mean(per_text), max(per_text)
 
 
-def cold(commands: dict[str, list[str]], runs: int, *, tty_stderr: set[str] = frozenset()) -> dict[str, float]:
+def cold(commands: dict[str, list[str]], runs: int, *, tty_stderr: set[str] = frozenset(),
+         env: dict[str, str] | None = None) -> dict[str, float]:
     """Median wall time (s) of each command, started fresh; the commands take turns so that a
     slower or faster moment of the machine reaches all of them alike.  Those named in ``tty_stderr``
     get a pseudo-terminal as stderr (where the diagnosis is Rich text, not Markdown)."""
@@ -132,7 +134,7 @@ def cold(commands: dict[str, list[str]], runs: int, *, tty_stderr: set[str] = fr
             if name in tty_stderr:
                 master, slave = pty.openpty()
             start = time.perf_counter()
-            subprocess.run(command, check=False, stdout=subprocess.DEVNULL, cwd=ROOT,
+            subprocess.run(command, check=False, stdout=subprocess.DEVNULL, cwd=ROOT, env=env,
                            stderr=slave if slave is not None else subprocess.DEVNULL)
             timings[name].append(time.perf_counter() - start)
             if master is not None:
@@ -160,14 +162,19 @@ def cold_start(runs: int) -> bool:
     script = Path(python).with_name("diagnose")  # the console script a user runs
     diagnose = [str(script)] if script.exists() else [python, "-m", "diagnose.cli"]
     pastes = sorted((ROOT / "tests" / "data" / "outputs").glob("*/01.txt"))
-    subprocess.run([*diagnose, "explain", "--json", str(pastes[0])], capture_output=True, cwd=ROOT)  # fill caches
+    # A user dir of its own: the hundreds of runs below must not fill the real incident history.
+    user_dir = tempfile.mkdtemp(prefix="bench-user-")
+    env = dict(os.environ, DIAGNOSE_USER_DIR=user_dir)
+    for paste in pastes:  # fill the KB and library-facts caches, as earlier use would have
+        subprocess.run([*diagnose, "explain", "--json", str(paste)], capture_output=True, cwd=ROOT, env=env)
     commands = {"python -c pass": [python, "-c", "pass"], "diagnose --help": [*diagnose, "--help"]}
     for paste in pastes:
         commands[f"json {paste.parent.name}"] = [*diagnose, "explain", "--json", str(paste)]
         commands[f"text {paste.parent.name}"] = [*diagnose, "explain", str(paste)]
     rich = f"rich {pastes[0].parent.name}"
     commands[rich] = [*diagnose, "explain", str(pastes[0])]
-    medians = cold(commands, runs, tty_stderr={rich})
+    medians = cold(commands, runs, tty_stderr={rich}, env=env)
+    shutil.rmtree(user_dir, ignore_errors=True)
     base = medians.pop("python -c pass")
     print(f"\ncold start (median of {runs}, commands interleaved; PYTHONDONTWRITEBYTECODE="
           f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})")

@@ -107,50 +107,46 @@ def _literal_assignments(path: Path, names: set[str] | None = None) -> dict[str,
     return found
 
 
+@lru_cache(maxsize=64)
 def _cached(path: Path, compute):
     """``compute(path)``, remembered in the user dir until the library file changes.
 
-    Parsing transformers' modeling_auto.py takes tens of milliseconds; explain
-    should not pay that on every paste.
+    Parsing transformers' modeling_auto.py or modeling_utils.py takes tens of
+    milliseconds; explain should not pay that on every paste.  One small file
+    per fact and library file (``libfacts/<fact>-<hash of the path>.json``,
+    overwritten when the library file changes), so a diagnosis reads only the
+    facts it uses.  Results are JSON data (lists, dicts, strings).
     """
     import json
+    import zlib
 
     from diagnose import paths
 
     stat = path.stat()
-    key = f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{compute.__name__}"
+    stamp = f"{path}:{stat.st_size}:{stat.st_mtime_ns}"
     try:
-        store = paths.user_dir() / "libfacts-cache.json"
+        folder = paths.user_dir() / "libfacts"
+        folder.mkdir(mode=0o700, exist_ok=True)
     except OSError:
         return compute(path)
-    data = _read_cache(store)
-    if key in data:
-        return data[key]
+    store = folder / f"{compute.__name__.strip('_')}-{zlib.crc32(str(path).encode()):08x}.json"
+    try:
+        cached = json.loads(store.read_text(encoding="utf-8"))
+        if isinstance(cached, dict) and cached.get("stamp") == stamp:
+            return cached["value"]
+    except (OSError, ValueError, KeyError):
+        pass
     value = compute(path)
-    stale = f"{path}:"  # this file's older versions, of this same fact
-    data = {k: v for k, v in data.items() if not (k.startswith(stale) and k.endswith(f":{compute.__name__}"))}
-    data[key] = value
-    _read_cache.cache_clear()
     tmp = store.with_name(f"{store.name}.{os.getpid()}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
+            json.dump({"stamp": stamp, "value": value}, handle)
         os.replace(tmp, store)
+        (folder.parent / "libfacts-cache.json").unlink(missing_ok=True)  # the single file of version 0.1.0
     except OSError:
         tmp.unlink(missing_ok=True)  # a read-only home only costs speed
     return value
-
-
-@lru_cache(maxsize=1)
-def _read_cache(store: Path) -> dict:
-    import json
-
-    try:
-        data = json.loads(store.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 @lru_cache(maxsize=1)
