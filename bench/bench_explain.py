@@ -162,9 +162,10 @@ def cold_start(runs: int) -> bool:
     script = Path(python).with_name("diagnose")  # the console script a user runs
     diagnose = [str(script)] if script.exists() else [python, "-m", "diagnose.cli"]
     pastes = sorted((ROOT / "tests" / "data" / "outputs").glob("*/01.txt"))
-    # A user dir of its own: the hundreds of runs below must not fill the real incident history.
+    # A data dir of its own: the hundreds of runs below must not fill the real incident history.  Through
+    # XDG_DATA_HOME, not DIAGNOSE_USER_DIR, so that finding it costs what it costs a user (platformdirs).
     user_dir = tempfile.mkdtemp(prefix="bench-user-")
-    env = dict(os.environ, DIAGNOSE_USER_DIR=user_dir)
+    env = {k: v for k, v in os.environ.items() if k != "DIAGNOSE_USER_DIR"} | {"XDG_DATA_HOME": user_dir}
     for paste in pastes:  # fill the KB and library-facts caches, as earlier use would have
         subprocess.run([*diagnose, "explain", "--json", str(paste)], capture_output=True, cwd=ROOT, env=env)
     commands = {"python -c pass": [python, "-c", "pass"], "diagnose --help": [*diagnose, "--help"]}
