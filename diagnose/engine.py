@@ -61,23 +61,14 @@ def version_note(loaded: LoadedEntry, incident: Incident) -> str | None:
     scoped = loaded.versions
     if not scoped:
         return None
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.version import InvalidVersion
-
-    from diagnose.libfacts import installed_version
+    from diagnose.libfacts import installed_version, version_satisfies
 
     seen = incident.probes.get("versions", {})
     outside = []
     for package, spec in scoped.items():
         version = seen.get(package) or installed_version(package)
-        if version is None:
-            continue
-        try:
-            if not SpecifierSet(spec).contains(version, prereleases=True):
-                outside.append(f"{package} {spec} (you have {version})")
-        except (InvalidSpecifier, InvalidVersion):
-            continue
+        if version is not None and version_satisfies(version, spec) is False:
+            outside.append(f"{package} {spec} (you have {version})")
     if not outside:
         return None
     return "This entry was written for " + ", ".join(outside) + "; its advice may not fit your versions."
-

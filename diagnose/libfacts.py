@@ -40,6 +40,48 @@ def installed_version(distribution: str) -> str | None:
         return None
 
 
+def version_satisfies(version: str, spec: str) -> bool | None:
+    """Whether ``version`` is in the PEP 440 ``spec`` (prereleases count); None when either does not parse.
+
+    The answers are kept in the user dir: the same few (entry spec, installed version) pairs come back on
+    every diagnosis, and importing packaging's specifiers costs ~5 ms.
+    """
+    import json
+
+    from diagnose import paths
+
+    key = f"{spec}|{version}"
+    try:
+        store: Path | None = paths.user_dir() / "version-checks.json"
+    except OSError:
+        store = None
+    try:
+        known = json.loads(store.read_text(encoding="utf-8")) if store is not None else {}
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    if key in known:
+        return known[key]
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        answer = SpecifierSet(spec).contains(Version(version), prereleases=True)
+    except (InvalidSpecifier, InvalidVersion):
+        answer = None
+    if store is not None and len(known) < 1000:
+        tmp = store.with_name(f"{store.name}.{os.getpid()}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({**known, key: answer}, handle)
+            os.replace(tmp, store)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return answer
+
+
 @lru_cache(maxsize=64)
 def _dist_info_version(project: str) -> str | None:
     """The version in the first ``<project>-<version>.dist-info`` on sys.path; None when there is none;

@@ -109,3 +109,17 @@ def test_installed_version_reads_what_importlib_metadata_reads(distribution):
     except metadata.PackageNotFoundError:
         expected = None
     assert installed_version(distribution) == expected
+
+
+@pytest.mark.parametrize(("version", "spec", "expected"), [
+    ("0.21.2", ">=0.21.0", True), ("0.20.0", ">=0.21.0", False), ("4.57.1", ">=4.38,<5", True),
+    ("5.24.0", ">=4.38,<5", False), ("5.0.0rc1", ">=5", False), ("5.1.0rc1", ">=5", True), ("2.13.0+cpu", "==2.13.0", True),
+    ("not-a-version", ">=1", None), ("1.0", "~~1", None)])
+def test_version_checks_answer_as_packaging_and_are_remembered(version, spec, expected):
+    from diagnose import paths
+    from diagnose.libfacts import version_satisfies
+
+    assert version_satisfies(version, spec) is expected
+    remembered = json.loads((paths.user_dir() / "version-checks.json").read_text())
+    assert remembered[f"{spec}|{version}"] is expected
+    assert version_satisfies(version, spec) is expected  # from the file this time

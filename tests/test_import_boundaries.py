@@ -13,7 +13,8 @@ from tests.helpers import ROOT, env
 # What `explain` (JSON, or text not on a terminal) must not import: each costs 5-80 ms of a ~35 ms budget
 # (issue 3: explain within 3x a bare interpreter).  Rich is for terminals; pydantic and PyYAML only when a KB
 # file changed; sqlite3/fsrs only when the progress store opens; dataclasses: see diagnose/record.py.
-STARTUP_COSTS = ("rich", "pydantic", "yaml", "dataclasses", "sqlite3", "fsrs", "importlib.metadata", "libcst")
+STARTUP_COSTS = ("rich", "pydantic", "yaml", "dataclasses", "sqlite3", "fsrs", "importlib.metadata", "libcst",
+                 "packaging.specifiers")
 
 PROBE = """
 import io, json, sys, contextlib
