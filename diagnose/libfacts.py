@@ -71,14 +71,10 @@ def version_satisfies(version: str, spec: str) -> bool | None:
     except (InvalidSpecifier, InvalidVersion):
         answer = None
     if store is not None and len(known) < 1000:
-        tmp = store.with_name(f"{store.name}.{os.getpid()}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({**known, key: answer}, handle)
-            os.replace(tmp, store)
+            paths.write_private(store, json.dumps({**known, key: answer}))
         except OSError:
-            tmp.unlink(missing_ok=True)
+            pass  # not remembered: only costs speed
     return answer
 
 
@@ -179,15 +175,11 @@ def _cached(path: Path, compute):
     except (OSError, ValueError, KeyError):
         pass
     value = compute(path)
-    tmp = store.with_name(f"{store.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"stamp": stamp, "value": value}, handle)
-        os.replace(tmp, store)
+        paths.write_private(store, json.dumps({"stamp": stamp, "value": value}))
         (folder.parent / "libfacts-cache.json").unlink(missing_ok=True)  # the single file of version 0.1.0
     except OSError:
-        tmp.unlink(missing_ok=True)  # a read-only home only costs speed
+        pass  # a read-only home only costs speed
     return value
 
 

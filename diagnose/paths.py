@@ -37,6 +37,22 @@ def user_dir() -> Path:
     return path
 
 
+def write_private(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` atomically (a reader sees the old file or the new one), owner-only.
+
+    Raises OSError; the temporary file is gone either way.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def captures_dir() -> Path:
     path = user_dir() / "captures"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from diagnose.errors import UsageError
-from diagnose.paths import database_path, last_report_path
+from diagnose.paths import database_path, last_report_path, write_private
 
 MAX_EXPLAIN_BYTES = 50 * 1024 * 1024
 
@@ -135,12 +135,7 @@ def _stderr_is_terminal() -> bool:
 
 def save_last_report(report, serialized: str | None = None) -> None:
     """The report `diagnose fix` reads, owner-only."""
-    path = last_report_path()
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(serialized if serialized is not None else report.to_json())
-    os.replace(tmp, path)
+    write_private(last_report_path(), serialized if serialized is not None else report.to_json())
 
 
 def record_history(report, command: list[str], serialized: str | None = None) -> str | None:

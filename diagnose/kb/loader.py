@@ -263,15 +263,11 @@ class EntryCache:
             return
         import json
 
-        tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.data, handle)
-            os.replace(tmp, self.path)
+            paths.write_private(self.path, json.dumps(self.data))
             (self.path.parent / "kb-cache.json").unlink(missing_ok=True)  # the single cache of version 0.1.0
         except OSError:
-            tmp.unlink(missing_ok=True)  # a read-only home only costs speed
+            pass  # a read-only home only costs speed
 
 
 def _needle_list(pattern: "Pattern | None") -> list[str] | None:

@@ -39,10 +39,7 @@ def dump_payload(value, what: str) -> str | None:
     """JSON of a report or probes, tokens redacted, replaced by a note when over MAX_PAYLOAD_BYTES."""
     if value is None:
         return None
-    text = redact(json.dumps(value, default=str, ensure_ascii=False))
-    if len(text.encode("utf-8", "replace")) > MAX_PAYLOAD_BYTES:
-        return json.dumps({"omitted": f"{what} larger than {MAX_PAYLOAD_BYTES} bytes"})
-    return text
+    return _bounded(redact(json.dumps(value, default=str, ensure_ascii=False)), what)
 
 
 def bounded_log(text: str) -> str:

@@ -205,10 +205,6 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _dump(value: Any, what: str) -> str | None:
-    return journal.dump_payload(value, what)
-
-
 def _load(text: str | None) -> Any:
     if text is None:
         return None
@@ -394,7 +390,7 @@ class ProgressStore:
                 "card_json=excluded.card_json, due=excluded.due, "
                 "params=COALESCE(excluded.params, cards.params)",
                 (question_id, entry_id, new_card.to_json(), utc(new_card.due).timestamp(),
-                 _dump(dict(params), "params") if params is not None else None),
+                 journal.dump_payload(dict(params), "params") if params is not None else None),
             )
             conn.execute(
                 "INSERT INTO reviews(question_id, entry_id, rating, reviewed_at, log_json, score, present, missing) "
@@ -463,7 +459,8 @@ class ProgressStore:
                 "INSERT INTO incidents(created_at, command, source, entry_ids, report, probes, log) "
                 "VALUES (?,?,?,?,?,?,?)",
                 (created, redact(command)[:4000], source, json.dumps(list(entry_ids)),
-                 _dump(report, "report"), _dump(probes, "probes"), None if log is None else journal.bounded_log(log)),
+                 journal.dump_payload(report, "report"), journal.dump_payload(probes, "probes"),
+                 None if log is None else journal.bounded_log(log)),
             )
             return int(cursor.lastrowid)
 
@@ -600,7 +597,8 @@ class ProgressStore:
                     "INSERT INTO incidents(created_at, command, source, entry_ids, report, probes, log) "
                     "VALUES (?,?,?,?,?,?,?)",
                     (created, redact(command)[:4000], source, json.dumps(entry_ids),
-                     _dump(item.get("report"), "report"), _dump(item.get("probes"), "probes"),
+                     journal.dump_payload(item.get("report"), "report"),
+                     journal.dump_payload(item.get("probes"), "probes"),
                      journal.bounded_log(log) if isinstance(log, str) else None))
                 incidents_added += 1
         return ImportSummary(added, updated, kept, reviews_added, incidents_added, tuple(warnings))
