@@ -106,13 +106,9 @@ def _dist_info_version(project: str) -> str | None:
 
 def _normalized(name: str) -> str:
     """PEP 503 name normalization (``Google-RE2`` and ``google_re2`` are one project)."""
-    out, last_sep = [], False
-    for char in name.lower():
-        sep = char in "-_."
-        if not (sep and last_sep):
-            out.append("_" if sep else char)
-        last_sep = sep
-    return "".join(out)
+    import re
+
+    return re.sub(r"[-_.]+", "_", name).lower()
 
 
 def _package_file(package: str, *parts: str) -> Path | None:

@@ -108,6 +108,7 @@ def deliver(report, options: Options, command: list[str]) -> None:
         sys.stdout.write(serialized + "\n")
         sys.stdout.flush()
         return
+    console = None
     if options.markdown or not _stderr_is_terminal():
         from diagnose.present import report_markdown
 
@@ -118,11 +119,14 @@ def deliver(report, options: Options, command: list[str]) -> None:
 
         from diagnose.present import render_report
 
-        render_report(report, Console(stderr=True), verbose=options.verbose)
+        console = Console(stderr=True)
+        render_report(report, console, verbose=options.verbose)
     if options.quiz and report.diagnoses and sys.stdin.isatty() and sys.stderr.isatty():
-        from rich.console import Console
+        if console is None:  # --markdown on a terminal: the question still comes as Rich text
+            from rich.console import Console
 
-        _offer_quiz(report, Console(stderr=True))
+            console = Console(stderr=True)
+        _offer_quiz(report, console)
 
 
 def _stderr_is_terminal() -> bool:

@@ -9,6 +9,7 @@ empty answers.
 from __future__ import annotations
 
 from functools import lru_cache
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from pathlib import Path
 
@@ -90,17 +91,18 @@ def _members(node: ast.ClassDef) -> set[str]:
     return found
 
 
-@lru_cache(maxsize=16)
-def _attributes(places: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]) -> frozenset[str]:
-    found: set[str] = set()
+def _per_class(places, fact) -> Iterator:
+    """``fact``'s value for each named class of each (package, file, class names) place, where the file exists."""
     for package, parts, class_names in places:
         path = _package_file(package, *parts)
-        if path is None:
-            continue
-        members = _cached(path, _class_members)
-        for name in class_names:
-            found |= set(members.get(name, ()))
-    return frozenset(found)
+        if path is not None:
+            values = _cached(path, fact)
+            yield from (values.get(name, ()) for name in class_names)
+
+
+@lru_cache(maxsize=16)
+def _attributes(places: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]) -> frozenset[str]:
+    return frozenset(name for members in _per_class(places, _class_members) for name in members)
 
 
 def peft_model_attributes() -> frozenset[str]:
@@ -139,17 +141,8 @@ def peft_config_fields(class_name: str = "LoraConfig") -> tuple[str, ...]:
 
 
 def _annotated(places: list[tuple[str, tuple[str, ...], tuple[str, ...]]]) -> list[str]:
-    found: list[str] = []
-    for package, parts, class_names in places:
-        path = _package_file(package, *parts)
-        if path is None:
-            continue
-        annotations = _cached(path, _class_annotations)
-        for name in class_names:
-            for field_name in annotations.get(name, ()):
-                if field_name not in found:
-                    found.append(field_name)
-    return found
+    """The annotated fields of the places' classes, in order, each once."""
+    return list(dict.fromkeys(field for fields in _per_class(places, _class_annotations) for field in fields))
 
 
 @lru_cache(maxsize=4)
