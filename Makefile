@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-fast setup snapshot-update bench docs clean tui-demo
+.PHONY: demo test test-fast lint setup snapshot-update bench docs clean tui-demo
 
 setup: $(STAMP)
 
@@ -32,8 +32,14 @@ demo: $(STAMP)
 tui-demo: $(STAMP)
 	$(VENV)/bin/diagnose tui examples/peft-target-modules-not-found.py
 
-## The whole test suite. pytest's exit code 5 (no tests collected) is a failure, not a pass.
-test: $(STAMP)
+## Lint, format and types (configured in pyproject.toml); `make test` runs them first.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+## The whole test suite, after lint. pytest's exit code 5 (no tests collected) is a failure, not a pass.
+test: lint
 	@status=0; $(PY) -m pytest -q -n 2 --durations=10 $(PYTEST_ARGS) || status=$$?; \
 	 if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests"; exit 1; fi; exit $$status
 

@@ -34,9 +34,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 GOAL_MS = 5.0
-WORDS = ("adapter tensor shard rank device cache token config layer module weight gradient optimizer scheduler "
-         "checkpoint quantized kernel buffer stream batch sequence embedding vocab padding attention projection "
-         "merge unload dispatch offload precision scaling dropout bias norm head").split()
+WORDS = (
+    "adapter tensor shard rank device cache token config layer module weight gradient optimizer scheduler "
+    "checkpoint quantized kernel buffer stream batch sequence embedding vocab padding attention projection "
+    "merge unload dispatch offload precision scaling dropout bias norm head"
+).split()
 
 
 def generated_entry(i: int, rng: random.Random) -> str:
@@ -44,8 +46,10 @@ def generated_entry(i: int, rng: random.Random) -> str:
     cls = f"Gen{i}{words[0].title()}Error"
     message = f"{words[1]} {words[2]} [^\\n]*{words[3]} (?:is|was) not [a-z_]+"
     text = f"{words[4]} {words[1]} failed for [^\\n]*{words[2]}"
-    example = (f"Traceback (most recent call last):\n  File \"train.py\", line {i % 90 + 1}, in <module>\n"
-               f"    run()\ngenlib.{cls}: {words[1]} {words[2]} of layer {i} {words[3]} is not ready\n")
+    example = (
+        f'Traceback (most recent call last):\n  File "train.py", line {i % 90 + 1}, in <module>\n'
+        f"    run()\ngenlib.{cls}: {words[1]} {words[2]} of layer {i} {words[3]} is not ready\n"
+    )
     body = "\n".join("      " + line for line in example.splitlines())
     return f"""id: gen-{i:04d}-{words[0]}
 title: Generated entry {i} about {words[0]} {words[1]}
@@ -120,8 +124,9 @@ def time_match(kb, texts: list[str], runs: int) -> tuple[float, float]:
     return statistics.mean(per_text), max(per_text)
 
 
-def cold(commands: dict[str, list[str]], runs: int, *, tty_stderr: set[str] = frozenset(),
-         env: dict[str, str] | None = None) -> dict[str, float]:
+def cold(
+    commands: dict[str, list[str]], runs: int, *, tty_stderr: set[str] = frozenset(), env: dict[str, str] | None = None
+) -> dict[str, float]:
     """Median wall time (s) of each command, started fresh; the commands take turns so that a
     slower or faster moment of the machine reaches all of them alike.  Those named in ``tty_stderr``
     get a pseudo-terminal as stderr (where the diagnosis is Rich text, not Markdown)."""
@@ -134,8 +139,14 @@ def cold(commands: dict[str, list[str]], runs: int, *, tty_stderr: set[str] = fr
             if name in tty_stderr:
                 master, slave = pty.openpty()
             start = time.perf_counter()
-            subprocess.run(command, check=False, stdout=subprocess.DEVNULL, cwd=ROOT, env=env,
-                           stderr=slave if slave is not None else subprocess.DEVNULL)
+            subprocess.run(
+                command,
+                check=False,
+                stdout=subprocess.DEVNULL,
+                cwd=ROOT,
+                env=env,
+                stderr=slave if slave is not None else subprocess.DEVNULL,
+            )
             timings[name].append(time.perf_counter() - start)
             if master is not None:
                 os.close(slave)
@@ -177,24 +188,33 @@ def cold_start(runs: int) -> bool:
     medians = cold(commands, runs, tty_stderr={rich}, env=env)
     shutil.rmtree(user_dir, ignore_errors=True)
     base = medians.pop("python -c pass")
-    print(f"\ncold start (median of {runs}, commands interleaved; PYTHONDONTWRITEBYTECODE="
-          f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})")
+    print(
+        f"\ncold start (median of {runs}, commands interleaved; PYTHONDONTWRITEBYTECODE="
+        f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})"
+    )
     print(f"  python -c pass                        {base * 1000:6.0f} ms")
-    print(f"  diagnose --help                       {medians['diagnose --help'] * 1000:6.0f} ms   "
-          f"{medians['diagnose --help'] / base:4.1f}x")
+    print(
+        f"  diagnose --help                       {medians['diagnose --help'] * 1000:6.0f} ms   "
+        f"{medians['diagnose --help'] / base:4.1f}x"
+    )
     worst = medians["diagnose --help"] / base
     for kind, label in (("json", "explain --json"), ("text", "explain, stderr a pipe (Markdown)")):
         ratios = sorted((medians[f"{kind} {p.parent.name}"] / base, p.parent.name) for p in pastes)
         middle = statistics.median(r for r, _ in ratios)
-        print(f"  {label:36s}  median {middle * base * 1000:4.0f} ms {middle:4.1f}x   "
-              f"worst {ratios[-1][0] * base * 1000:4.0f} ms {ratios[-1][0]:4.1f}x ({ratios[-1][1]})   "
-              f"over {len(ratios)} families")
+        print(
+            f"  {label:36s}  median {middle * base * 1000:4.0f} ms {middle:4.1f}x   "
+            f"worst {ratios[-1][0] * base * 1000:4.0f} ms {ratios[-1][0]:4.1f}x ({ratios[-1][1]})   "
+            f"over {len(ratios)} families"
+        )
         worst = max(worst, ratios[-1][0])
-    print(f"  explain, stderr a terminal (Rich)     {medians[rich] * 1000:6.0f} ms   {medians[rich] / base:4.1f}x "
-          f"({pastes[0].parent.name}; Rich's own import is most of it: reported, not part of the goal)")
+    print(
+        f"  explain, stderr a terminal (Rich)     {medians[rich] * 1000:6.0f} ms   {medians[rich] / base:4.1f}x "
+        f"({pastes[0].parent.name}; Rich's own import is most of it: reported, not part of the goal)"
+    )
     ok = worst <= 3.0
-    print(f"  goal <= 3.0x for --help and explain (JSON and piped text): {'ok' if ok else 'MISSED'} "
-          f"(worst {worst:.1f}x)")
+    print(
+        f"  goal <= 3.0x for --help and explain (JSON and piped text): {'ok' if ok else 'MISSED'} (worst {worst:.1f}x)"
+    )
     return ok
 
 
@@ -222,24 +242,33 @@ def main() -> int:
         from diagnose.matcher import match
         from diagnose.textparse import parse_text
 
-        changed = sum(1 for t in texts if [c.id for c in match(parse_text(t), small)][:1]
-                      != [c.id for c in match(parse_text(t), big)][:1])
+        changed = sum(
+            1
+            for t in texts
+            if [c.id for c in match(parse_text(t), small)][:1] != [c.id for c in match(parse_text(t), big)][:1]
+        )
 
-    print(f"\nKB load          shipped {load_small * 1000:8.1f} ms   +{args.entries} entries "
-          f"{load_big * 1000:8.1f} ms   ratio {load_big / load_small:6.1f}x   "
-          f"({(load_big - load_small) / args.entries * 1000:.2f} ms per extra entry)")
-    print(f"match/traceback  shipped {small_ms:8.2f} ms   +{args.entries} entries {big_ms:8.2f} ms   "
-          f"ratio {big_ms / small_ms:6.1f}x   worst {big_worst:.2f} ms   goal <= {GOAL_MS} ms: "
-          f"{'ok' if big_ms <= GOAL_MS else 'MISSED'}")
+    print(
+        f"\nKB load          shipped {load_small * 1000:8.1f} ms   +{args.entries} entries "
+        f"{load_big * 1000:8.1f} ms   ratio {load_big / load_small:6.1f}x   "
+        f"({(load_big - load_small) / args.entries * 1000:.2f} ms per extra entry)"
+    )
+    print(
+        f"match/traceback  shipped {small_ms:8.2f} ms   +{args.entries} entries {big_ms:8.2f} ms   "
+        f"ratio {big_ms / small_ms:6.1f}x   worst {big_worst:.2f} ms   goal <= {GOAL_MS} ms: "
+        f"{'ok' if big_ms <= GOAL_MS else 'MISSED'}"
+    )
     print(f"diagnoses changed by the extra entries: {changed} of {len(texts)}")
 
     cold_ok = cold_start(max(args.runs, 9))
     paste = next(p for p in sorted((ROOT / "tests" / "data" / "outputs").glob("*/01.txt")))
     python = sys.executable
-    probe = ("import sys; from diagnose.cli import main; "
-             f"main(['explain', '--json', '--no-quiz', {str(paste)!r}]); "
-             "bad = [m for m in ('torch', 'transformers', 'peft', 'textual') if m in sys.modules]; "
-             "assert not bad, bad")
+    probe = (
+        "import sys; from diagnose.cli import main; "
+        f"main(['explain', '--json', '--no-quiz', {str(paste)!r}]); "
+        "bad = [m for m in ('torch', 'transformers', 'peft', 'textual') if m in sys.modules]; "
+        "assert not bad, bad"
+    )
     done = subprocess.run([python, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     print("explain imports no torch/transformers/peft/textual: ok")

@@ -28,16 +28,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from diagnose.tui.lines import LineAssembler  # noqa: E402
+from diagnose.tui.screens.run import READ_AHEAD_LINES  # noqa: E402
+from diagnose.tui.widgets.log_view import LogView  # noqa: E402
 from rich.text import Text  # noqa: E402
 from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.binding import Binding  # noqa: E402
 from textual.message import Message  # noqa: E402
 from textual.widgets import RichLog  # noqa: E402
-
-from tui.lines import LineAssembler  # noqa: E402
-from tui.screens.run import READ_AHEAD_LINES  # noqa: E402
-from tui.widgets.log_view import LogView  # noqa: E402
 
 CHUNK = 65536
 
@@ -53,7 +52,7 @@ def make_output(lines: int) -> list[bytes]:
         else:
             parts.append(f"step {n}: loss {1 / (1 + n % 997):.5f} lr 2.0e-04 tokens/s {9000 + n % 311}\n")
     data = "".join(parts).encode()
-    return [data[i:i + CHUNK] for i in range(0, len(data), CHUNK)]
+    return [data[i : i + CHUNK] for i in range(0, len(data), CHUNK)]
 
 
 @dataclass
@@ -151,8 +150,10 @@ async def main(lines: int, repeat: int) -> int:
     print(f"RichLog (baseline): {theirs:,.0f} lines/s over {baseline_lines:,} lines")
     print(f"ratio: {ratio:.1f}x RichLog (goal >= 10x)")
     if latencies:
-        print(f"key press during the flood: median {statistics.median(latencies):.1f} ms, "
-              f"max {max(latencies):.1f} ms over {len(latencies)} presses (goal <= 100 ms)")
+        print(
+            f"key press during the flood: median {statistics.median(latencies):.1f} ms, "
+            f"max {max(latencies):.1f} ms over {len(latencies)} presses (goal <= 100 ms)"
+        )
     else:
         print("key press during the flood: the flood ended before the first press (use more lines)")
     return 0

@@ -48,9 +48,11 @@ def fixed_cost(repeats: int = 21) -> None:
             times[name].append(time.perf_counter() - start)
     os.unlink(empty.name)
     bare, wrapped = (1000 * statistics.median(times[name]) for name in ("bare", "wrapped"))
-    print(f"empty script: bare {bare:.0f} ms, wrapped {wrapped:.0f} ms -> fixed overhead {wrapped - bare:+.0f} ms "
-          f"(ratio {wrapped / bare:.2f}; goal <= 50 ms: {'ok' if wrapped - bare <= 50 else 'MISSED'}); "
-          f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}")
+    print(
+        f"empty script: bare {bare:.0f} ms, wrapped {wrapped:.0f} ms -> fixed overhead {wrapped - bare:+.0f} ms "
+        f"(ratio {wrapped / bare:.2f}; goal <= 50 ms: {'ok' if wrapped - bare <= 50 else 'MISSED'}); "
+        f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}"
+    )
 
 
 def main(rounds: int) -> None:
@@ -69,7 +71,9 @@ def main(rounds: int) -> None:
     print(f"rounds: {rounds} (medians)")
     print(f"bare:    {bare_wall:7.3f} s wall, {bare_steps:.0f} training steps")
     print(f"wrapped: {wrapped_wall:7.3f} s wall, {wrapped_steps:.0f} training steps")
-    print(f"wall ratio wrapped/bare: {wrapped_wall / bare_wall:.4f}  (extra {1000 * (wrapped_wall - bare_wall):+.0f} ms)")
+    print(
+        f"wall ratio wrapped/bare: {wrapped_wall / bare_wall:.4f}  (extra {1000 * (wrapped_wall - bare_wall):+.0f} ms)"
+    )
     print(f"throughput ratio wrapped/bare: {wrapped_steps / bare_steps:.4f}")
 
 

@@ -10,9 +10,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 
 import torch  # noqa: E402
 from peft import LoraConfig, get_peft_model  # noqa: E402
-from transformers import AutoModelForCausalLM  # noqa: E402
-
 from tiny_models import model_dir  # noqa: E402
+from transformers import AutoModelForCausalLM  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_TRAIN_SECONDS", "10"))
 

@@ -36,16 +36,20 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     wanted = {command} if command in COMMANDS else set(COMMANDS)
 
     if "run" in wanted:
-        run = commands.add_parser("run", help="run a script or command and diagnose it if it fails",
-                                  usage="diagnose run [--json | --markdown] [--kb DIR] [--no-quiz] "
-                                        "[--until-fixed [--yes]] [--] TARGET [ARGS...]",
-                                  description="TARGET is a .py file, -m module, or any command (python …, "
-                                              "torchrun …, accelerate launch …). Its output, exit status and "
-                                              "signals are its own.")
+        run = commands.add_parser(
+            "run",
+            help="run a script or command and diagnose it if it fails",
+            usage="diagnose run [--json | --markdown] [--kb DIR] [--no-quiz] "
+            "[--until-fixed [--yes]] [--] TARGET [ARGS...]",
+            description="TARGET is a .py file, -m module, or any command (python …, "
+            "torchrun …, accelerate launch …). Its output, exit status and "
+            "signals are its own.",
+        )
         _add_common(run)
         run.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
-        run.add_argument("--until-fixed", action="store_true",
-                         help="apply patches (after confirmation) and rerun until it passes")
+        run.add_argument(
+            "--until-fixed", action="store_true", help="apply patches (after confirmation) and rerun until it passes"
+        )
         run.add_argument("--yes", action="store_true", help="with --until-fixed: apply each patch without asking")
         run.add_argument("target", nargs=argparse.REMAINDER, help="script, -m module, or command, and its arguments")
 
@@ -60,9 +64,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         tui.add_argument("--kb", action="append", default=[], metavar="DIR", help="extra KB directory (repeatable)")
         tui.add_argument("target", nargs=argparse.REMAINDER, help="optional script/command to run at once")
 
-    helps = {"quiz": "review check-your-understanding questions (spaced repetition)",
-             "kb": "browse, validate and extend the knowledge base",
-             "fix": "show and apply the patch of the last diagnosis"}
+    helps = {
+        "quiz": "review check-your-understanding questions (spaced repetition)",
+        "kb": "browse, validate and extend the knowledge base",
+        "fix": "show and apply the patch of the last diagnosis",
+    }
     lazy = {"quiz": _add_quiz_arguments, "kb": _add_kb_arguments, "fix": _add_fix_arguments}
     for name, add in lazy.items():
         if name in wanted:
@@ -71,7 +77,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                 add(subparser)
 
     if "check" in wanted:
-        check = commands.add_parser("check", help="preflight: look for known LoRA mistakes in a script without running it")
+        check = commands.add_parser(
+            "check", help="preflight: look for known LoRA mistakes in a script without running it"
+        )
         check.add_argument("script")
         check.add_argument("--json", action="store_true")
 
@@ -83,8 +91,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def _add_common(parser: argparse.ArgumentParser) -> None:
     form = parser.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the JSON report (schema 1) on stdout")
-    form.add_argument("--markdown", action="store_true",
-                      help="the diagnosis as Markdown even on a terminal (what a pipe or a log file gets), to paste")
+    form.add_argument(
+        "--markdown",
+        action="store_true",
+        help="the diagnosis as Markdown even on a terminal (what a pipe or a log file gets), to paste",
+    )
     parser.add_argument("--kb", action="append", default=[], metavar="DIR", help="extra KB directory (repeatable)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show every fix in full")
 
@@ -114,7 +125,7 @@ def split_run_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
     while i < len(argv):
         arg = argv[i]
         if arg == "--":
-            return own, argv[i + 1:]
+            return own, argv[i + 1 :]
         if arg in RUN_FLAGS or arg in ("-h", "--help"):
             own.append(arg)
         elif arg in RUN_OPTIONS_WITH_VALUE and i + 1 < len(argv):
@@ -156,8 +167,14 @@ def _dispatch(argv: list[str]) -> int:
     if args.command == "run":
         from diagnose import workflow
 
-        options = Options(json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz, verbose=args.verbose, yes=args.yes,
-                          markdown=args.markdown)
+        options = Options(
+            json=args.json,
+            kb_dirs=args.kb,
+            quiz=not args.no_quiz,
+            verbose=args.verbose,
+            yes=args.yes,
+            markdown=args.markdown,
+        )
         if args.until_fixed:
             from diagnose.patches.loop import run_until_fixed
 
@@ -166,8 +183,12 @@ def _dispatch(argv: list[str]) -> int:
     if args.command == "explain":
         from diagnose import workflow
 
-        return workflow.explain(args.file, Options(json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz,
-                                                   verbose=args.verbose, markdown=args.markdown))
+        return workflow.explain(
+            args.file,
+            Options(
+                json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz, verbose=args.verbose, markdown=args.markdown
+            ),
+        )
     if args.command == "env":
         from diagnose.envinfo import env_report
 
@@ -190,7 +211,7 @@ def _dispatch(argv: list[str]) -> int:
 
         return run_check(args)
     if args.command == "tui":
-        from tui.app import run_app
+        from diagnose.tui.app import run_app
 
         return run_app(args.target, kb_dirs=args.kb)
     raise UsageError(f"unknown command {args.command}")

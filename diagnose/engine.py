@@ -21,15 +21,35 @@ def incident_from_run(result) -> Incident:
     output = result.tail.decode("utf-8", "replace")
     signal_name = result.signal_name
     if result.captures:
-        capture = result.captures[0]
-        chain = [ExceptionInfo.from_dict(e) for e in capture.get("chain", [])]
-        text = normalize(capture.get("traceback_text", "") + "\n" + output)
-        return Incident(source="capture", exception=ExceptionInfo.from_dict(capture["exception"]), chain=chain,
-                        text=text, probes=capture.get("probes", {}), exit_code=result.exit_code, signal=signal_name,
-                        rank=capture.get("rank"), command=result.command)
+        return incident_from_capture(
+            result.captures[0], output, exit_code=result.exit_code, signal=signal_name, command=result.command
+        )
     incident = parse_text(output)
     incident.exit_code, incident.signal, incident.command = result.exit_code, signal_name, result.command
     return incident
+
+
+def incident_from_capture(
+    capture: dict,
+    output: str = "",
+    *,
+    exit_code: int | None = None,
+    signal: str | None = None,
+    command: list[str] | None = None,
+) -> Incident:
+    """A capture record (the hook's file, or one built in a live IPython kernel) -> Incident."""
+    chain = [ExceptionInfo.from_dict(e) for e in capture.get("chain", [])]
+    return Incident(
+        source="capture",
+        exception=ExceptionInfo.from_dict(capture["exception"]),
+        chain=chain,
+        text=normalize(capture.get("traceback_text", "") + "\n" + output),
+        probes=capture.get("probes", {}),
+        exit_code=exit_code,
+        signal=signal,
+        rank=capture.get("rank"),
+        command=command,
+    )
 
 
 def diagnose_incident(incident: Incident, kb: KnowledgeBase, script: str | None = None) -> Report:
@@ -49,9 +69,18 @@ def _diagnosis(candidate: Candidate, incident: Incident, script: str | None, adv
 
         patch = patches.propose(entry.id, script, incident, advice)
     return Diagnosis(
-        id=entry.id, title=entry.title, confidence=candidate.confidence, evidence=candidate.evidence,
-        matched=candidate.matched, why=entry.why, fixes=advice.fixes + static, findings=advice.findings,
-        patch=patch, quiz=entry.quiz_ids, version_note=version_note(entry, incident), advisor_note=advice.note,
+        id=entry.id,
+        title=entry.title,
+        confidence=candidate.confidence,
+        evidence=candidate.evidence,
+        matched=candidate.matched,
+        why=entry.why,
+        fixes=advice.fixes + static,
+        findings=advice.findings,
+        patch=patch,
+        quiz=entry.quiz_ids,
+        version_note=version_note(entry, incident),
+        advisor_note=advice.note,
         origin=entry.origin,
     )
 

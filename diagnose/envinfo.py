@@ -17,8 +17,12 @@ PACKAGES = ("torch", "transformers", "peft", "accelerate", "bitsandbytes", "trl"
 
 
 def env_report() -> str:
-    lines = ["```", f"lora-diagnose {__version__}", f"Python {platform.python_version()} ({sys.executable})",
-             f"OS {platform.system()} {platform.release()} {platform.machine()}"]
+    lines = [
+        "```",
+        f"lora-diagnose {__version__}",
+        f"Python {platform.python_version()} ({sys.executable})",
+        f"OS {platform.system()} {platform.release()} {platform.machine()}",
+    ]
     for package in PACKAGES:
         lines.append(f"{package} {installed_version(package) or 'not installed'}")
     lines += _torch_lines()
@@ -39,6 +43,8 @@ def _torch_lines() -> list[str]:
         return lines
     for index in range(torch.cuda.device_count()):
         props = torch.cuda.get_device_properties(index)
-        lines.append(f"GPU {index}: {props.name}, {props.total_memory / 2**30:.1f} GiB, "
-                     f"compute capability {props.major}.{props.minor}")
+        lines.append(
+            f"GPU {index}: {props.name}, {props.total_memory / 2**30:.1f} GiB, "
+            f"compute capability {props.major}.{props.minor}"
+        )
     return lines

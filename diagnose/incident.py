@@ -40,7 +40,7 @@ class ExceptionInfo(NamedTuple):
         return names
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ExceptionInfo":
+    def from_dict(cls, data: dict[str, Any]) -> ExceptionInfo:
         return cls(
             type=data["type"],
             qualname=data.get("qualname") or data["type"],
@@ -50,7 +50,7 @@ class ExceptionInfo(NamedTuple):
             relation=data.get("relation"),
         )
 
-    def to_dict(self, with_chain: "list[ExceptionInfo] | None" = None) -> dict[str, Any]:
+    def to_dict(self, with_chain: list[ExceptionInfo] | None = None) -> dict[str, Any]:
         out = {
             "type": self.type,
             "qualname": self.qualname,
@@ -76,10 +76,18 @@ class Incident(Record):
 
     __slots__ = ("source", "exception", "chain", "text", "probes", "exit_code", "signal", "rank", "command")
 
-    def __init__(self, source: Literal["capture", "text"], exception: ExceptionInfo | None,
-                 chain: list[ExceptionInfo] | None = None, text: str = "", probes: dict[str, Any] | None = None,
-                 exit_code: int | None = None, signal: str | None = None, rank: int | None = None,
-                 command: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        source: Literal["capture", "text"],
+        exception: ExceptionInfo | None,
+        chain: list[ExceptionInfo] | None = None,
+        text: str = "",
+        probes: dict[str, Any] | None = None,
+        exit_code: int | None = None,
+        signal: str | None = None,
+        rank: int | None = None,
+        command: list[str] | None = None,
+    ) -> None:
         self.source, self.exception, self.text = source, exception, text
         self.chain = [] if chain is None else chain
         self.probes = {} if probes is None else probes

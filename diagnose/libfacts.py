@@ -17,8 +17,20 @@ from pathlib import Path
 # "Target module ... is not supported" message lists them; bitsandbytes and
 # other quantized linears are dispatched to as well).
 LORA_WRAPPABLE = {
-    "Linear", "Embedding", "Conv1d", "Conv2d", "Conv3d", "Conv1D", "MultiheadAttention",
-    "Linear8bitLt", "Linear4bit", "QuantLinear", "HQQLinear", "EetqLinear", "AWQLinear", "FP8Linear",
+    "Linear",
+    "Embedding",
+    "Conv1d",
+    "Conv2d",
+    "Conv3d",
+    "Conv1D",
+    "MultiheadAttention",
+    "Linear8bitLt",
+    "Linear4bit",
+    "QuantLinear",
+    "HQQLinear",
+    "EetqLinear",
+    "AWQLinear",
+    "FP8Linear",
 }
 
 
@@ -208,7 +220,7 @@ def _model_types(path: Path) -> dict[str, str]:
         for pair in pairs:
             if isinstance(pair, tuple) and len(pair) == 2:
                 model_type, class_names = pair
-                for class_name in (class_names if isinstance(class_names, (list, tuple)) else [class_names]):
+                for class_name in class_names if isinstance(class_names, (list, tuple)) else [class_names]:
                     if isinstance(class_name, str):
                         candidates.setdefault(class_name, set()).add(model_type)
     return {cls: _own_model_type(cls, types) for cls, types in candidates.items()}

@@ -11,6 +11,7 @@ import builtins
 
 from diagnose.incident import ExceptionInfo, Incident
 from diagnose.kb.loader import CompiledRule, KnowledgeBase, LoadedEntry
+from diagnose.origin import raised_in
 
 THRESHOLD = 0.6
 CHAIN_FACTOR = 0.9  # an earlier exception of the chain is good evidence, the final one better
@@ -46,11 +47,14 @@ class Candidate:
 def match(incident: Incident, kb: KnowledgeBase, threshold: float = THRESHOLD) -> list[Candidate]:
     found = []
     screen = _Screen(incident)
+    origin = raised_in(incident)
     for loaded in kb:
         best = None
         for rule in loaded.rules:
             if not screen.may_hit(rule):
                 continue
+            if rule.origin and origin and rule.origin != origin:
+                continue  # the frames contradict the rule: its error was raised on the other side
             hit = _score_rule(rule, incident)
             if hit and (best is None or hit.confidence > best.confidence):
                 best = Candidate(loaded, hit.confidence, hit.evidence, hit.matched, rule.index)

@@ -9,17 +9,21 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import sys
-
 PACKAGE_ROOT = Path(__file__).resolve().parent
 
 
 def _shipped_kb() -> Path:
-    """kb/ beside the package in a source checkout; <prefix>/share/lora-diagnose/kb when installed."""
+    """kb/ beside the package in a source checkout; the package data diagnose/kb/entries when installed.
+
+    An installed wheel (venv, ``pip install --user``, /usr/local) keeps the YAML
+    files inside the package, so they are found wherever the package is.
+    """
     checkout = PACKAGE_ROOT.parent / "kb"
-    if checkout.is_dir():
+    if (PACKAGE_ROOT.parent / "pyproject.toml").is_file() and checkout.is_dir():
         return checkout
-    return Path(sys.prefix) / "share" / "lora-diagnose" / "kb"
+    from importlib.resources import files
+
+    return Path(str(files("diagnose.kb") / "entries"))
 
 
 SHIPPED_KB = _shipped_kb()

@@ -44,9 +44,12 @@ def report_markdown(report: Report, *, verbose: bool = False) -> str:
 
 
 def _diagnosis_markdown(diagnosis: Diagnosis, *, verbose: bool) -> list[str]:
-    lines = [f"## lora-diagnose: {diagnosis.title}", "",
-             f"confidence {diagnosis.confidence:.2f} · `{diagnosis.id}`  ",
-             f"evidence: {diagnosis.evidence}"]
+    lines = [
+        f"## lora-diagnose: {diagnosis.title}",
+        "",
+        f"confidence {diagnosis.confidence:.2f} · `{diagnosis.id}`  ",
+        f"evidence: {diagnosis.evidence}",
+    ]
     if diagnosis.version_note:
         lines += ["", f"> {diagnosis.version_note}"]
     for finding in diagnosis.findings:
@@ -64,8 +67,10 @@ def _diagnosis_markdown(diagnosis: Diagnosis, *, verbose: bool) -> list[str]:
         if number == 1 or verbose:
             lines += ["", fix.body.strip()]
     if diagnosis.patch:
-        lines += ["", f"Patch ready for {diagnosis.patch.path}: {diagnosis.patch.title} — review and apply with "
-                      "`diagnose fix`"]
+        lines += [
+            "",
+            f"Patch ready for {diagnosis.patch.path}: {diagnosis.patch.title} — review and apply with `diagnose fix`",
+        ]
     why = diagnosis.why if verbose else _first_paragraph(diagnosis.why)
     lines += ["", "### Why", "", why.strip()]
     more = _more(diagnosis, verbose)
@@ -80,8 +85,9 @@ def _table_markdown(finding: Finding) -> str:
 
     width = max(len(finding.columns), *(len(r) for r in finding.rows))
     header = list(finding.columns) + [""] * (width - len(finding.columns))
-    return "\n".join([row(header), "|" + "---|" * width] + [row(list(r) + [""] * (width - len(r)))
-                                                           for r in finding.rows])
+    return "\n".join(
+        [row(header), "|" + "---|" * width] + [row(list(r) + [""] * (width - len(r))) for r in finding.rows]
+    )
 
 
 def _more(diagnosis: Diagnosis, verbose: bool) -> list[str]:
@@ -105,8 +111,9 @@ def render_report(report: Report, console: Console, *, verbose: bool = False) ->
     render_diagnosis(best, console, verbose=verbose)
     if others:
         alternatives = ", ".join(f"{d.id} ({d.confidence:.2f})" for d in others[:SHOWN_ALTERNATIVES])
-        console.print(Text.assemble(("Also possible: ", "dim"), (alternatives, "dim"),
-                                    ("  — diagnose kb show ID", "dim")))
+        console.print(
+            Text.assemble(("Also possible: ", "dim"), (alternatives, "dim"), ("  — diagnose kb show ID", "dim"))
+        )
     if incident.signal:
         console.print(f"[bold]The process was killed by {incident.signal}.[/]")
 
@@ -126,8 +133,13 @@ def render_diagnosis(diagnosis: Diagnosis, console: Console, *, verbose: bool = 
     from rich.panel import Panel
     from rich.text import Text
 
-    header = Text.assemble((diagnosis.title, "bold"), ("   confidence ", "dim"), (f"{diagnosis.confidence:.2f}", "bold"),
-                           ("   ", ""), (diagnosis.id, "cyan"))
+    header = Text.assemble(
+        (diagnosis.title, "bold"),
+        ("   confidence ", "dim"),
+        (f"{diagnosis.confidence:.2f}", "bold"),
+        ("   ", ""),
+        (diagnosis.id, "cyan"),
+    )
     parts: list = [header, Text(f"evidence: {diagnosis.evidence}", style="dim")]
     if diagnosis.version_note:
         parts.append(Text(diagnosis.version_note, style="yellow"))
@@ -140,15 +152,30 @@ def render_diagnosis(diagnosis: Diagnosis, console: Console, *, verbose: bool = 
     console.print(Text("How to fix it", style="bold underline"))
     for number, fix in enumerate(diagnosis.fixes, 1):
         style = SAFETY_STYLE.get(fix.safety, "")
-        console.print(Text.assemble((f"{number}. ", "bold"), (fix.title, "bold"), ("  [", ""), (fix.safety, style),
-                                    ("] ", ""), (fix.safety_reason, "dim"),
-                                    ("  (computed for your run)" if fix.tailored else "", "cyan")))
+        console.print(
+            Text.assemble(
+                (f"{number}. ", "bold"),
+                (fix.title, "bold"),
+                ("  [", ""),
+                (fix.safety, style),
+                ("] ", ""),
+                (fix.safety_reason, "dim"),
+                ("  (computed for your run)" if fix.tailored else "", "cyan"),
+            )
+        )
         if number == 1 or verbose:
             console.print(Markdown(fix.body))
     if diagnosis.patch:
-        console.print(Text.assemble(("Patch ready for ", ""), (diagnosis.patch.path, "bold"), (": ", ""),
-                                    (diagnosis.patch.title, ""), ("  — review and apply with ", "dim"),
-                                    ("diagnose fix", "bold cyan")))
+        console.print(
+            Text.assemble(
+                ("Patch ready for ", ""),
+                (diagnosis.patch.path, "bold"),
+                (": ", ""),
+                (diagnosis.patch.title, ""),
+                ("  — review and apply with ", "dim"),
+                ("diagnose fix", "bold cyan"),
+            )
+        )
     console.print()
     console.print(Text("Why", style="bold underline"))
     why = diagnosis.why if verbose else _first_paragraph(diagnosis.why)

@@ -18,8 +18,9 @@ class Finding(Record):
 
     __slots__ = ("title", "text", "columns", "rows")
 
-    def __init__(self, title: str, text: str = "", columns: list[str] | None = None,
-                 rows: list[list[str]] | None = None) -> None:
+    def __init__(
+        self, title: str, text: str = "", columns: list[str] | None = None, rows: list[list[str]] | None = None
+    ) -> None:
         self.title, self.text = title, text
         self.columns = [] if columns is None else columns
         self.rows = [] if rows is None else rows
@@ -36,8 +37,13 @@ class FixView(Record):
         self.tailored = tailored  # computed for this incident by an advisor, not the KB's static text
 
     def to_dict(self) -> dict[str, Any]:
-        return {"title": self.title, "safety": self.safety, "safety_reason": self.safety_reason, "body": self.body,
-                "tailored": self.tailored}
+        return {
+            "title": self.title,
+            "safety": self.safety,
+            "safety_reason": self.safety_reason,
+            "body": self.body,
+            "tailored": self.tailored,
+        }
 
 
 class Patch(Record):
@@ -45,8 +51,9 @@ class Patch(Record):
 
     __slots__ = ("path", "sha256", "diff", "new_text", "title", "safety", "safety_reason")
 
-    def __init__(self, path: str, sha256: str, diff: str, new_text: str, title: str, safety: str,
-                 safety_reason: str) -> None:
+    def __init__(
+        self, path: str, sha256: str, diff: str, new_text: str, title: str, safety: str, safety_reason: str
+    ) -> None:
         self.path = path
         self.sha256 = sha256  # of the script as it was when diagnosed; fix refuses if it changed
         self.diff, self.new_text, self.title = diff, new_text, title
@@ -58,8 +65,13 @@ class Advice(Record):
 
     __slots__ = ("findings", "fixes", "note", "params")
 
-    def __init__(self, findings: list[Finding] | None = None, fixes: list[FixView] | None = None,
-                 note: str | None = None, params: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        findings: list[Finding] | None = None,
+        fixes: list[FixView] | None = None,
+        note: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
         self.findings = [] if findings is None else findings
         self.fixes = [] if fixes is None else fixes
         self.note = note  # e.g. "from the text alone: the model's own names were not available"
@@ -67,13 +79,38 @@ class Advice(Record):
 
 
 class Diagnosis(Record):
-    __slots__ = ("id", "title", "confidence", "evidence", "matched", "why", "fixes", "findings", "patch", "quiz",
-                 "version_note", "advisor_note", "origin")
+    __slots__ = (
+        "id",
+        "title",
+        "confidence",
+        "evidence",
+        "matched",
+        "why",
+        "fixes",
+        "findings",
+        "patch",
+        "quiz",
+        "version_note",
+        "advisor_note",
+        "origin",
+    )
 
-    def __init__(self, id: str, title: str, confidence: float, evidence: str, matched: str, why: str,
-                 fixes: list[FixView], findings: list[Finding] | None = None, patch: Patch | None = None,
-                 quiz: list[str] | None = None, version_note: str | None = None, advisor_note: str | None = None,
-                 origin: str = "shipped") -> None:
+    def __init__(
+        self,
+        id: str,
+        title: str,
+        confidence: float,
+        evidence: str,
+        matched: str,
+        why: str,
+        fixes: list[FixView],
+        findings: list[Finding] | None = None,
+        patch: Patch | None = None,
+        quiz: list[str] | None = None,
+        version_note: str | None = None,
+        advisor_note: str | None = None,
+        origin: str = "shipped",
+    ) -> None:
         self.id, self.title, self.confidence, self.evidence = id, title, confidence, evidence
         self.matched, self.why, self.fixes = matched, why, fixes
         self.findings = [] if findings is None else findings
@@ -82,33 +119,62 @@ class Diagnosis(Record):
         self.version_note, self.advisor_note, self.origin = version_note, advisor_note, origin
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Diagnosis":
+    def from_dict(cls, d: dict[str, Any]) -> Diagnosis:
         """The inverse of ``to_dict`` (saved reports, incident history)."""
         target = d.get("patch_target")
         patch = None
         if target and d.get("patch"):
-            patch = Patch(path=target["path"], sha256=target["sha256"], diff=d["patch"], new_text=target["new_text"],
-                          title=target["title"], safety=target["safety"], safety_reason=target["safety_reason"])
+            patch = Patch(
+                path=target["path"],
+                sha256=target["sha256"],
+                diff=d["patch"],
+                new_text=target["new_text"],
+                title=target["title"],
+                safety=target["safety"],
+                safety_reason=target["safety_reason"],
+            )
         return cls(
-            id=d["id"], title=d["title"], confidence=float(d["confidence"]), evidence=d.get("evidence", ""),
-            matched=d.get("matched", ""), why=d.get("why", ""),
+            id=d["id"],
+            title=d["title"],
+            confidence=float(d["confidence"]),
+            evidence=d.get("evidence", ""),
+            matched=d.get("matched", ""),
+            why=d.get("why", ""),
             fixes=[FixView(**f) for f in d.get("fixes", [])],
             findings=[Finding(**f) for f in d.get("findings", [])],
-            patch=patch, quiz=list(d.get("quiz", [])), version_note=d.get("version_note"),
-            advisor_note=d.get("advisor_note"), origin=d.get("origin", "shipped"),
+            patch=patch,
+            quiz=list(d.get("quiz", [])),
+            version_note=d.get("version_note"),
+            advisor_note=d.get("advisor_note"),
+            origin=d.get("origin", "shipped"),
         )
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "id": self.id, "title": self.title, "confidence": self.confidence, "evidence": self.evidence,
-            "matched": self.matched, "why": self.why,
+            "id": self.id,
+            "title": self.title,
+            "confidence": self.confidence,
+            "evidence": self.evidence,
+            "matched": self.matched,
+            "why": self.why,
             "fixes": [f.to_dict() for f in self.fixes],
             "findings": [f.to_dict() for f in self.findings],
             "patch": self.patch.diff if self.patch else None,
-            "patch_target": ({"path": self.patch.path, "sha256": self.patch.sha256, "title": self.patch.title,
-                              "safety": self.patch.safety, "safety_reason": self.patch.safety_reason,
-                              "new_text": self.patch.new_text} if self.patch else None),
-            "quiz": self.quiz, "version_note": self.version_note, "advisor_note": self.advisor_note,
+            "patch_target": (
+                {
+                    "path": self.patch.path,
+                    "sha256": self.patch.sha256,
+                    "title": self.patch.title,
+                    "safety": self.patch.safety,
+                    "safety_reason": self.patch.safety_reason,
+                    "new_text": self.patch.new_text,
+                }
+                if self.patch
+                else None
+            ),
+            "quiz": self.quiz,
+            "version_note": self.version_note,
+            "advisor_note": self.advisor_note,
             "origin": self.origin,
         }
 
@@ -120,22 +186,34 @@ class Report(Record):
         self.incident, self.diagnoses, self.script = incident, diagnoses, script
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Report":
+    def from_dict(cls, data: dict[str, Any]) -> Report:
         """The inverse of ``to_dict``: a saved JSON report back into objects."""
         from diagnose.incident import ExceptionInfo
 
         raw = data.get("incident") or {}
         exception = raw.get("exception")
         chain = [ExceptionInfo.from_dict(e) for e in (exception or {}).get("chain", [])]
-        incident = Incident(source=raw.get("source", "text"),
-                            exception=ExceptionInfo.from_dict(exception) if exception else None, chain=chain,
-                            exit_code=raw.get("exit_code"), signal=raw.get("signal"), rank=raw.get("rank"))
-        return cls(incident=incident, diagnoses=[Diagnosis.from_dict(d) for d in data.get("diagnoses", [])],
-                   script=data.get("script"))
+        incident = Incident(
+            source=raw.get("source", "text"),
+            exception=ExceptionInfo.from_dict(exception) if exception else None,
+            chain=chain,
+            exit_code=raw.get("exit_code"),
+            signal=raw.get("signal"),
+            rank=raw.get("rank"),
+        )
+        return cls(
+            incident=incident,
+            diagnoses=[Diagnosis.from_dict(d) for d in data.get("diagnoses", [])],
+            script=data.get("script"),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "incident": self.incident.to_dict(), "script": self.script,
-                "diagnoses": [d.to_dict() for d in self.diagnoses]}
+        return {
+            "schema": SCHEMA,
+            "incident": self.incident.to_dict(),
+            "script": self.script,
+            "diagnoses": [d.to_dict() for d in self.diagnoses],
+        }
 
     def to_json(self) -> str:
         from diagnose.capture.hookdir._diagnose_capture import scrub

@@ -42,8 +42,15 @@ class RunResult:
 
     __slots__ = ("command", "exit_code", "signal", "tail", "captures", "script")
 
-    def __init__(self, command: list[str], exit_code: int | None, signal: int | None, tail: bytes,
-                 captures: list[dict] | None = None, script: str | None = None) -> None:
+    def __init__(
+        self,
+        command: list[str],
+        exit_code: int | None,
+        signal: int | None,
+        tail: bytes,
+        captures: list[dict] | None = None,
+        script: str | None = None,
+    ) -> None:
         self.command, self.exit_code, self.signal, self.tail = command, exit_code, signal, tail
         self.captures = captures if captures is not None else []
         self.script = script
@@ -202,9 +209,11 @@ def run(target: list[str], *, on_output=None) -> RunResult:
             for _, child_end in pipes:
                 os.close(child_end)
         pumps = [
-            threading.Thread(target=_pump, args=(read_end, fd, tail,
-                                                 (lambda d, s=fd: on_output(s, d)) if on_output else None),
-                             daemon=True)
+            threading.Thread(
+                target=_pump,
+                args=(read_end, fd, tail, (lambda d, s=fd: on_output(s, d)) if on_output else None),
+                daemon=True,
+            )
             for (read_end, _), fd in zip(pipes, (1, 2))
         ]
         for pump in pumps:
@@ -218,8 +227,9 @@ def run(target: list[str], *, on_output=None) -> RunResult:
     captures = read_captures(capture_dir)
     shutil.rmtree(capture_dir, ignore_errors=True)
     exit_code, signum = (None, -status) if status < 0 else (status, None)
-    return RunResult(command=command, exit_code=exit_code, signal=signum, tail=tail.bytes(),
-                     captures=captures, script=script)
+    return RunResult(
+        command=command, exit_code=exit_code, signal=signum, tail=tail.bytes(), captures=captures, script=script
+    )
 
 
 class _Child:
@@ -238,16 +248,16 @@ class _Child:
         self.status: int | None = None
 
     @classmethod
-    def spawn(cls, command: list[str], stdout_fd: int, stderr_fd: int, env: dict[str, str],
-              signal_mask) -> "_Child":
+    def spawn(cls, command: list[str], stdout_fd: int, stderr_fd: int, env: dict[str, str], signal_mask) -> _Child:
         """Start ``command`` with its stdout/stderr on these fds and the caller's original signal mask.
 
         Like a command started by a shell, and unlike subprocess's default
         ``close_fds``, it inherits the fds the user made inheritable; ours are not.
         """
         actions = [(os.POSIX_SPAWN_DUP2, stdout_fd, 1), (os.POSIX_SPAWN_DUP2, stderr_fd, 2)]
-        pid = os.posix_spawnp(command[0], command, env, file_actions=actions, setsigmask=signal_mask,
-                              setsigdef=cls.DEFAULT_SIGNALS)
+        pid = os.posix_spawnp(
+            command[0], command, env, file_actions=actions, setsigmask=signal_mask, setsigdef=cls.DEFAULT_SIGNALS
+        )
         return cls(pid)
 
     def poll(self) -> int | None:

@@ -23,9 +23,11 @@ _PREFIXES = [
     re.compile(r"^(?:rank|RANK)\s?\d+:\s?"),
     re.compile(r"^\[default\d+\]:\s?"),  # torchrun --tee: [default0]:
     re.compile(r"^\d+:\s(?=\s*(?:File|Traceback|\w+(?:Error|Exception)))"),  # srun -l / accelerate: "0: "
-    re.compile(r"^\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
-               r"(?:\s*(?:-\s*)?(?:\[?[A-Za-z_.]+\]?\s*-\s*)?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?)?"
-               r"(?:\s*-\s*|\s*:\s|\s)"),  # 2026-11-28 10:15:32,123 - name - ERROR - / [2026-…]
+    re.compile(
+        r"^\[?\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?\]?"
+        r"(?:\s*(?:-\s*)?(?:\[?[A-Za-z_.]+\]?\s*-\s*)?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL)\]?)?"
+        r"(?:\s*-\s*|\s*:\s|\s)"
+    ),  # 2026-11-28 10:15:32,123 - name - ERROR - / [2026-…]
     re.compile(r"^\[\d{2}:\d{2}:\d{2}(?:[.,]\d+)?\]\s?"),  # [10:15:32]
     re.compile(r"^[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d+\s+\d+\s+\S+:\d+\]\s?"),  # glog: E1128 10:15:32.123 123 f.cc:12]
     re.compile(r"^[\w.-]+\s+\|\s"),  # docker compose: app_1  | …
@@ -103,15 +105,14 @@ def _unbox(lines: list[str]) -> list[str]:
             out.append(line)
             continue
         rows = [boxed.group(1)]
-        for ahead in lines[i:i + 2]:
+        for ahead in lines[i : i + 2]:
             more = _BOX_LINE.match(ahead)
             if not more or not more.group(1).strip():
                 break
             rows.append(more.group(1))
         for count in range(1, len(rows) + 1):
             head = rows[:count]
-            frame = (_RICH_FRAME.match("".join(head).strip())
-                     or _RICH_FRAME.match(" ".join(r.strip() for r in head)))
+            frame = _RICH_FRAME.match("".join(head).strip()) or _RICH_FRAME.match(" ".join(r.strip() for r in head))
             if frame:
                 out.append(f'  File "{frame["file"]}", line {frame["line"]}, in {frame["func"]}')
                 i += count - 1
@@ -146,8 +147,18 @@ def _unwrap(lines: list[str]) -> list[str]:
     out = []
     for i, line in enumerate(lines):
         previous = lines[i - 1] if i else ""
-        if (i and len(previous) in _TERMINAL_WIDTHS and line and not line[0].isspace()
-                and not _FRAME.match(previous) and not _TRACEBACK.match(previous) and not _TRACEBACK.match(line) and not _FRAME.match(line) and _CAUSE not in line and _CONTEXT not in line):
+        if (
+            i
+            and len(previous) in _TERMINAL_WIDTHS
+            and line
+            and not line[0].isspace()
+            and not _FRAME.match(previous)
+            and not _TRACEBACK.match(previous)
+            and not _TRACEBACK.match(line)
+            and not _FRAME.match(line)
+            and _CAUSE not in line
+            and _CONTEXT not in line
+        ):
             out[-1] += line
         else:
             out.append(line)
@@ -184,8 +195,9 @@ def _info(block: _Block) -> ExceptionInfo:
     if qualname in _BUILTIN_EXCEPTIONS:
         mro = tuple(k.__name__ for k in getattr(builtins, qualname).__mro__ if k is not object)
     message = "\n".join(block.message_lines).strip()
-    return ExceptionInfo(type=bare, qualname=qualname, message=message, mro=mro,
-                         frames=tuple(block.frames), relation=block.relation)
+    return ExceptionInfo(
+        type=bare, qualname=qualname, message=message, mro=mro, frames=tuple(block.frames), relation=block.relation
+    )
 
 
 def _blocks(lines: list[str]) -> list[_Block]:
@@ -223,8 +235,9 @@ def _blocks(lines: list[str]) -> list[_Block]:
                 i += 1
                 while i + 1 < len(lines) and re.fullmatch(r"\s*[~^\s]+", lines[i + 1] or "x"):
                     i += 1  # the ^^^^ markers under the code
-            current.frames.append(Frame(file=frame["file"], line=int(frame["line"]),
-                                        function=(frame["func"] or "?").strip(), code=code))
+            current.frames.append(
+                Frame(file=frame["file"], line=int(frame["line"]), function=(frame["func"] or "?").strip(), code=code)
+            )
             in_message = False
         elif (match := _EXCEPTION.match(line)) and _looks_like_exception(match, line, current):
             if current.type:
@@ -233,8 +246,12 @@ def _blocks(lines: list[str]) -> list[_Block]:
             current.type = match["type"]
             current.message_lines = [match["message"] or ""]
             in_message = True
-        elif in_message and stripped and len(current.message_lines) < 40 and (
-                not _LOG_LINE.match(line) or _continues(current.message_lines[-1], line)):
+        elif (
+            in_message
+            and stripped
+            and len(current.message_lines) < 40
+            and (not _LOG_LINE.match(line) or _continues(current.message_lines[-1], line))
+        ):
             current.message_lines.append(line)
         elif in_message and not stripped:
             in_message = False
@@ -257,7 +274,7 @@ def _ipython_frame(line: str, ipython: bool) -> Frame | None:
 
 def _with_arrow_line(frame: Frame, lines: list[str], start: int) -> Frame:
     """The frame with the code of its ``--->`` line (and that line's number when the header had none)."""
-    for line in lines[start:start + 60]:
+    for line in lines[start : start + 60]:
         if not line.strip():
             break
         if arrow := _IPY_ARROW.match(line):
@@ -279,3 +296,35 @@ def _looks_like_exception(match: re.Match, line: str, current: _Block) -> bool:
     if not last.lstrip("_")[:1].isupper() and last not in _BUILTIN_EXCEPTIONS:
         return False
     return match["message"] is not None or name in _BUILTIN_EXCEPTIONS or "." in name or bool(current.frames)
+
+
+def split_incidents(text: str) -> list[Incident]:
+    """Each separate traceback of a text as its own Incident (a chain stays one), in order.
+
+    A log of several processes that share one stream (no rank prefixes) holds
+    several unrelated tracebacks; ``parse_text`` would keep only the last one.
+    """
+    clean = normalize(text)
+    found = [b for b in _blocks(clean.split("\n")) if b.type]
+    incidents, chain = [], []
+    for block in found:
+        chain.append(_info(block))
+        if block.relation is None:
+            incidents.append(Incident(source="text", exception=chain[-1], chain=chain[:-1], text=_chain_text(chain)))
+            chain = []
+    if chain:
+        incidents.append(Incident(source="text", exception=chain[-1], chain=chain[:-1], text=_chain_text(chain)))
+    return incidents
+
+
+def _chain_text(chain: list[ExceptionInfo]) -> str:
+    """The text of one traceback chain, as text rules read it: frames and exception lines."""
+    lines = []
+    for info in chain:
+        lines.append("Traceback (most recent call last):")
+        for frame in info.frames:
+            lines.append(f'  File "{frame.file}", line {frame.line}, in {frame.function}')
+            if frame.code:
+                lines.append(f"    {frame.code}")
+        lines.append(f"{info.qualname}: {info.message}" if info.message else info.qualname)
+    return "\n".join(lines)

@@ -17,14 +17,21 @@ class Options:
 
     __slots__ = ("json", "kb_dirs", "quiz", "verbose", "yes", "markdown")
 
-    def __init__(self, json: bool = False, kb_dirs: list[str] | None = None, quiz: bool = True,
-                 verbose: bool = False, yes: bool = False, markdown: bool = False) -> None:
+    def __init__(
+        self,
+        json: bool = False,
+        kb_dirs: list[str] | None = None,
+        quiz: bool = True,
+        verbose: bool = False,
+        yes: bool = False,
+        markdown: bool = False,
+    ) -> None:
         self.json, self.quiz, self.verbose = json, quiz, verbose
         self.kb_dirs = list(kb_dirs or [])
         self.yes = yes  # apply patches without asking (--until-fixed)
         self.markdown = markdown  # Markdown text even on a terminal
 
-    def replace(self, **changes) -> "Options":
+    def replace(self, **changes) -> Options:
         values = {name: getattr(self, name) for name in self.__slots__}
         return Options(**{**values, **changes})
 
@@ -54,8 +61,10 @@ def read_traceback_input(source: str | None) -> str:
         try:
             size = path.stat().st_size
             if size > MAX_EXPLAIN_BYTES:
-                raise UsageError(f"diagnose explain: {source} is {size / 2**20:.0f} MB; pass its end instead: "
-                                 f"tail -c 1000000 {source} | diagnose explain -")
+                raise UsageError(
+                    f"diagnose explain: {source} is {size / 2**20:.0f} MB; pass its end instead: "
+                    f"tail -c 1000000 {source} | diagnose explain -"
+                )
             data = path.read_bytes()
         except OSError as error:
             raise UsageError(f"diagnose explain: cannot read {source}: {error.strerror}") from None
@@ -156,10 +165,15 @@ def record_history(report, command: list[str], serialized: str | None = None) ->
     from diagnose.quiz import journal
 
     try:
-        size = journal.append_incident(journal.journal_path(database_path()), command=shlex.join(command),
-                                       source=report.incident.source, entry_ids=[d.id for d in report.diagnoses],
-                                       report_json=serialized if serialized is not None else report.to_json(),
-                                       probes=report.incident.probes, log=report.incident.text or None)
+        size = journal.append_incident(
+            journal.journal_path(database_path()),
+            command=shlex.join(command),
+            source=report.incident.source,
+            entry_ids=[d.id for d in report.diagnoses],
+            report_json=serialized if serialized is not None else report.to_json(),
+            probes=report.incident.probes,
+            log=report.incident.text or None,
+        )
     except OSError as error:
         return f"incident not saved to history: {error.strerror or error}"
     if size > journal.MERGE_AT_BYTES:  # rare: many runs and no quiz in between

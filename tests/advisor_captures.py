@@ -37,9 +37,13 @@ def _exception(data: dict) -> ExceptionInfo:
 
 def load_capture(name: str) -> Incident:
     record = json.loads((CAPTURES / f"{name}.json").read_text())
-    return Incident(source="capture", exception=_exception(record["exception"]),
-                    chain=[_exception(e) for e in record.get("chain", [])],
-                    text=normalize(record.get("traceback_text", "")), probes=record.get("probes", {}))
+    return Incident(
+        source="capture",
+        exception=_exception(record["exception"]),
+        chain=[_exception(e) for e in record.get("chain", [])],
+        text=normalize(record.get("traceback_text", "")),
+        probes=record.get("probes", {}),
+    )
 
 
 def load_text(path: Path) -> Incident:

@@ -29,12 +29,25 @@ its transform.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = [
-    "VARIANTS", "find_final_line", "final_line_index", "strip_ansi",
-    "cut_head", "cut_tail", "cut_middle", "last_line_only", "rank_prefix", "ansi",
-    "timestamps", "timestamps_bracket", "wrap80", "log_noise", "rich_box", "crlf",
+    "VARIANTS",
+    "find_final_line",
+    "final_line_index",
+    "strip_ansi",
+    "cut_head",
+    "cut_tail",
+    "cut_middle",
+    "last_line_only",
+    "rank_prefix",
+    "ansi",
+    "timestamps",
+    "timestamps_bracket",
+    "wrap80",
+    "log_noise",
+    "rich_box",
+    "crlf",
 ]
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.*))?$')
@@ -117,7 +130,7 @@ def cut_head(text: str) -> str:
     final = find_final_line(lines)
     if final is None:
         return text
-    return _join(lines[min(len(lines) // 2, final):], nl)
+    return _join(lines[min(len(lines) // 2, final) :], nl)
 
 
 def cut_tail(text: str) -> str:
@@ -206,9 +219,7 @@ _CARETS = re.compile(r"^\s*[~^]+\s*$")
 
 
 def _colour_carets(line: str) -> str:
-    return re.sub(
-        r"~+|\^+", lambda m: (_RED if m.group(0)[0] == "~" else _BOLD_RED) + m.group(0) + _RESET, line
-    )
+    return re.sub(r"~+|\^+", lambda m: (_RED if m.group(0)[0] == "~" else _BOLD_RED) + m.group(0) + _RESET, line)
 
 
 def ansi(text: str) -> str:
@@ -221,7 +232,7 @@ def ansi(text: str) -> str:
         exc = _EXC_LINE.match(line) if (i == final or _EXC_NAME.match(line)) else None
         if frame:
             s, e = frame.span("file")
-            line = f"{line[:s - 1]}{_MAGENTA}{line[s - 1:e + 1]}{_RESET}{line[e + 1:]}"
+            line = f"{line[: s - 1]}{_MAGENTA}{line[s - 1 : e + 1]}{_RESET}{line[e + 1 :]}"
             line = re.sub(r"(, line )(\d+)", rf"\g<1>{_MAGENTA}\g<2>{_RESET}", line, count=1)
             if frame.group("func") is not None:
                 head, sep, func = line.rpartition(", in ")
@@ -233,7 +244,7 @@ def ansi(text: str) -> str:
             line = f"{_BOLD_MAGENTA}{name}{_RESET}"
             if rest is not None:
                 space = " " if rest.startswith(" ") else ""
-                value = rest[len(space):]
+                value = rest[len(space) :]
                 line += ":" + space + (f"{_MAGENTA}{value}{_RESET}" if value else "")
         out.append(line)
     return _join(out, nl)

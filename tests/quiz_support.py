@@ -21,19 +21,27 @@ _ENTRIES = [
         "title": "target_modules names no layer of this model",
         "match": [{"exception": ["ValueError"], "message": "Target modules? .* not found in the base model"}],
         "why": "The names in target_modules are matched against the model's module names.",
-        "fixes": [{"title": "Use your model's own layer names", "safety": "safe",
-                   "safety_reason": "only the config changes", "body": "Print model.named_modules()."}],
+        "fixes": [
+            {
+                "title": "Use your model's own layer names",
+                "safety": "safe",
+                "safety_reason": "only the config changes",
+                "body": "Print model.named_modules().",
+            }
+        ],
         "quiz": [
             {
                 "id": "gpt2-attention-module-names",
                 "question": "Why does target_modules=['q_proj', 'v_proj'] fail on GPT-2, and what do you target instead?",
                 "kind": "open",
                 "answer": "GPT-2 has no q_proj or v_proj: its attention projects query, key and value with one "
-                          "fused Conv1D called c_attn, so target c_attn (and c_proj, c_fc for more); check the "
-                          "module names with model.named_modules().",
+                "fused Conv1D called c_attn, so target c_attn (and c_proj, c_fc for more); check the "
+                "module names with model.named_modules().",
                 "concepts": ["c_attn", "module names", "named_modules"],
-                "synonyms": {"module names": ["layer names", "names of the modules", "layer name"],
-                             "named_modules": ["print(model)", "print the model"]},
+                "synonyms": {
+                    "module names": ["layer names", "names of the modules", "layer name"],
+                    "named_modules": ["print(model)", "print the model"],
+                },
                 "hint": "Look at the names GPT-2 gives its attention layers.",
             },
             {
@@ -54,19 +62,27 @@ _ENTRIES = [
         "title": "CUDA ran out of memory",
         "match": [{"exception": ["torch.OutOfMemoryError"]}],
         "why": "The step needed more GPU memory than was free.",
-        "fixes": [{"title": "Lower the batch size", "safety": "safe", "safety_reason": "training semantics kept "
-                   "with gradient accumulation", "body": "per_device_train_batch_size=1"}],
+        "fixes": [
+            {
+                "title": "Lower the batch size",
+                "safety": "safe",
+                "safety_reason": "training semantics kept with gradient accumulation",
+                "body": "per_device_train_batch_size=1",
+            }
+        ],
         "quiz": [
             {
                 "id": "lora-memory-savings",
                 "question": "With LoRA, which memory shrinks the most compared with full fine-tuning, and which does not?",
                 "kind": "open",
                 "answer": "Optimizer states and gradients shrink (only the adapter parameters train); the frozen "
-                          "base weights and the activations stay.",
+                "base weights and the activations stay.",
                 "concepts": ["optimizer state", "gradients", "frozen weights", "activations"],
-                "synonyms": {"optimizer state": ["adam moments", "adam states"],
-                             "frozen weights": ["base weights", "base model weights"],
-                             "activations": ["activation memory"]},
+                "synonyms": {
+                    "optimizer state": ["adam moments", "adam states"],
+                    "frozen weights": ["base weights", "base model weights"],
+                    "activations": ["activation memory"],
+                },
             },
             {
                 "id": "rank-halving-scaling",
@@ -82,8 +98,14 @@ _ENTRIES = [
         "title": "The tokenizer has no pad token",
         "match": [{"message": "Asking to pad but the tokenizer does not have a padding token"}],
         "why": "GPT-2 style tokenizers ship without a pad token.",
-        "fixes": [{"title": "Reuse EOS as pad", "safety": "safe", "safety_reason": "labels mask the pads",
-                   "body": "tokenizer.pad_token = tokenizer.eos_token"}],
+        "fixes": [
+            {
+                "title": "Reuse EOS as pad",
+                "safety": "safe",
+                "safety_reason": "labels mask the pads",
+                "body": "tokenizer.pad_token = tokenizer.eos_token",
+            }
+        ],
         "quiz": [],
     },
 ]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from advisor_captures import CAPTURES, all_text, load_capture
+
 from diagnose.advisors import REGISTRY, get_advisor
 
 
@@ -20,9 +20,18 @@ def advise(advisor: str, capture: str):
 
 
 def test_every_family_advisor_is_registered():
-    for name in ("peft-unsupported-target-module", "cuda-out-of-memory", "device-mismatch", "dtype-mismatch",
-                 "fp16-unscale", "peft-model-missing-attribute", "peft-config-unknown-field", "pad-token-missing",
-                 "empty-optimizer", "no-grad-fn"):
+    for name in (
+        "peft-unsupported-target-module",
+        "cuda-out-of-memory",
+        "device-mismatch",
+        "dtype-mismatch",
+        "fp16-unscale",
+        "peft-model-missing-attribute",
+        "peft-config-unknown-field",
+        "pad-token-missing",
+        "empty-optimizer",
+        "no-grad-fn",
+    ):
         assert get_advisor(name) is not None, name
     assert len(set(REGISTRY.values())) == len(REGISTRY)
 
@@ -31,8 +40,15 @@ def test_unsupported_target_container_is_replaced_by_its_linears():
     advice, text = advise("peft-unsupported-target-module", "peft-unsupported-target-module")
     assert "LlamaAttention ×2" in text and "LlamaMLP ×2" in text
     assert advice.params["unsupported"] == ["mlp", "self_attn"]
-    assert set(advice.params["target_modules"]) == {"q_proj", "k_proj", "v_proj", "o_proj",
-                                                     "gate_proj", "up_proj", "down_proj"}
+    assert set(advice.params["target_modules"]) == {
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    }
     assert "target_modules=[" in advice.fixes[0].body
 
 

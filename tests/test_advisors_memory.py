@@ -12,46 +12,74 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from advisor_captures import CAPTURES, REAL_OUTPUTS, all_text, load_capture
+
 from diagnose.advisors import cuda_oom
 from diagnose.incident import ExceptionInfo, Incident
 
 P_7B = 6_738_415_616  # llama2-7b parameters (memory-estimation.md §1)
 LAYERS = 32
 QV = ["self_attn.q_proj", "self_attn.v_proj"]
-ALL = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
-       "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"]
+ALL = [
+    "self_attn.q_proj",
+    "self_attn.k_proj",
+    "self_attn.v_proj",
+    "self_attn.o_proj",
+    "mlp.gate_proj",
+    "mlp.up_proj",
+    "mlp.down_proj",
+]
 
 
 def llama7b(batch: int, seq: int, checkpointing: bool, targets: list[str], trainable: int, r: int) -> Incident:
     """The probes a capture of this run would hold (shapes of the notes' configs)."""
     names = [f"base_model.model.model.layers.{i}.{m}.lora_A.default.weight" for i in range(LAYERS) for m in targets]
     model = {
-        "class": "PeftModelForCausalLM", "is_peft": True, "model_type": "llama", "variables": ["model"],
-        "dims": {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": LAYERS,
-                 "num_attention_heads": 32, "num_key_value_heads": 32, "vocab_size": 32000},
+        "class": "PeftModelForCausalLM",
+        "is_peft": True,
+        "model_type": "llama",
+        "variables": ["model"],
+        "dims": {
+            "hidden_size": 4096,
+            "intermediate_size": 11008,
+            "num_hidden_layers": LAYERS,
+            "num_attention_heads": 32,
+            "num_key_value_heads": 32,
+            "vocab_size": 32000,
+        },
         "is_gradient_checkpointing": checkpointing,
-        "suffixes": {"lora_A": {"count": LAYERS * len(targets), "types": {"ModuleDict": 1}, "leaf": False,
-                                "example": names[0]}},
-        "parameters": {"total": P_7B + trainable, "trainable": trainable,
-                       "by_place": {"cuda:0/bfloat16": P_7B, "cuda:0/float32": trainable},
-                       "trainable_by_place": {"cuda:0/float32": trainable}, "trainable_names": names[:200]},
+        "suffixes": {
+            "lora_A": {"count": LAYERS * len(targets), "types": {"ModuleDict": 1}, "leaf": False, "example": names[0]}
+        },
+        "parameters": {
+            "total": P_7B + trainable,
+            "trainable": trainable,
+            "by_place": {"cuda:0/bfloat16": P_7B, "cuda:0/float32": trainable},
+            "trainable_by_place": {"cuda:0/float32": trainable},
+            "trainable_names": names[:200],
+        },
     }
-    probes = {"models": [model], "peft_configs": [{"fields": {"r": r, "target_modules": targets}}],
-              "tensors": [{"name": "input_ids", "shape": [batch, seq], "dtype": "int64", "device": "cuda:0",
-                           "user_code": True}],
-              "optimizers": [{"class": "AdamW", "variable": "optimizer", "groups": []}]}
+    probes = {
+        "models": [model],
+        "peft_configs": [{"fields": {"r": r, "target_modules": targets}}],
+        "tensors": [
+            {"name": "input_ids", "shape": [batch, seq], "dtype": "int64", "device": "cuda:0", "user_code": True}
+        ],
+        "optimizers": [{"class": "AdamW", "variable": "optimizer", "groups": []}],
+    }
     exc = ExceptionInfo("OutOfMemoryError", "torch.OutOfMemoryError", "CUDA out of memory.")
     return Incident(source="capture", exception=exc, probes=probes)
 
 
-@pytest.mark.parametrize("batch, seq, gc, targets, trainable, r, measured_gib", [
-    (1, 2048, False, QV, 4_194_304, 8, 23.98),
-    (1, 2048, True, QV, 4_194_304, 8, 13.99),
-    (2, 4096, False, ALL, 39_976_960, 16, 92.03),
-    (4, 4096, True, ALL, 39_976_960, 16, 24.59),
-])
+@pytest.mark.parametrize(
+    "batch, seq, gc, targets, trainable, r, measured_gib",
+    [
+        (1, 2048, False, QV, 4_194_304, 8, 23.98),
+        (1, 2048, True, QV, 4_194_304, 8, 13.99),
+        (2, 4096, False, ALL, 39_976_960, 16, 92.03),
+        (4, 4096, True, ALL, 39_976_960, 16, 24.59),
+    ],
+)
 def test_estimate_matches_the_measured_peaks(batch, seq, gc, targets, trainable, r, measured_gib):
     incident = llama7b(batch, seq, gc, targets, trainable, r)
     b = cuda_oom.breakdown(incident, incident.probes["models"][0])

@@ -6,8 +6,8 @@ Each must still say something useful and set ``note`` to say it worked from text
 from __future__ import annotations
 
 import pytest
-
 from advisor_captures import REAL_OUTPUTS, all_text, load_text, output
+
 from diagnose.advisors import get_advisor
 from diagnose.advisors.cuda_oom import parse_message
 from diagnose.incident import Incident
@@ -60,9 +60,11 @@ def test_dtype_mismatch_roles_from_message():
 
 
 def test_device_mismatch_devices_from_message():
-    incident = load_text_from("RuntimeError: Expected all tensors to be on the same device, but found at least two "
-                              "devices, cuda:0 and cpu! (when checking argument for argument index in method "
-                              "wrapper_CUDA__index_select)")
+    incident = load_text_from(
+        "RuntimeError: Expected all tensors to be on the same device, but found at least two "
+        "devices, cuda:0 and cpu! (when checking argument for argument index in method "
+        "wrapper_CUDA__index_select)"
+    )
     advice, _ = advise("device-mismatch", incident)
     assert advice.params["devices"] == ["cuda:0", "cpu"]
     assert ".to(model.device)" in advice.fixes[-1].body
@@ -82,8 +84,10 @@ def test_no_grad_fn_text():
 def load_text_from(line: str) -> Incident:
     from diagnose.textparse import parse_text
 
-    return parse_text("Traceback (most recent call last):\n  File \"train.py\", line 1, in <module>\n"
-                      "    loss.backward()\n" + line + "\n")
+    return parse_text(
+        'Traceback (most recent call last):\n  File "train.py", line 1, in <module>\n'
+        "    loss.backward()\n" + line + "\n"
+    )
 
 
 # ------------------------------------------------------------------ cuda-out-of-memory, real pastes
@@ -95,13 +99,16 @@ GIB, MIB = 2**30, 2**20
 
 
 @needs_real
-@pytest.mark.parametrize("name, allocated, reserved, total", [
-    ("01.txt", 22.72 * GIB, 22.72 * GIB + 257.71 * MIB, 23.55 * GIB),   # newer format
-    ("02.txt", 77.24 * GIB, 77.82 * GIB, 79.15 * GIB),                  # older "(GPU 1; ...)" format
-    ("03.txt", 21.13 * GIB, 21.13 * GIB + 458.98 * MIB, 22.02 * GIB),   # "total capacty" typo
-    ("04.txt", 18.71 * GIB, 18.71 * GIB + 3.83 * GIB, 23.64 * GIB),     # wrapped under [rank3]: prefixes
-    ("05.txt", 27.12 * GIB, 30.44 * GIB, 31.75 * GIB),
-])
+@pytest.mark.parametrize(
+    "name, allocated, reserved, total",
+    [
+        ("01.txt", 22.72 * GIB, 22.72 * GIB + 257.71 * MIB, 23.55 * GIB),  # newer format
+        ("02.txt", 77.24 * GIB, 77.82 * GIB, 79.15 * GIB),  # older "(GPU 1; ...)" format
+        ("03.txt", 21.13 * GIB, 21.13 * GIB + 458.98 * MIB, 22.02 * GIB),  # "total capacty" typo
+        ("04.txt", 18.71 * GIB, 18.71 * GIB + 3.83 * GIB, 23.64 * GIB),  # wrapped under [rank3]: prefixes
+        ("05.txt", 27.12 * GIB, 30.44 * GIB, 31.75 * GIB),
+    ],
+)
 def test_oom_allocator_numbers_from_real_messages(name, allocated, reserved, total):
     alloc = parse_message((OOM / name).read_text())
     assert alloc is not None

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -27,8 +25,9 @@ def _run(tmp_path: Path, body: str, hooked: bool = True, extra_env: dict | None 
     environment = env(**(extra_env or {}))
     if hooked:
         environment = child_environment(str(captures), environment)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, env=environment, timeout=timeout,
-                          cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, env=environment, timeout=timeout, cwd=tmp_path
+    )
     files = sorted(captures.glob("capture-*.json"))
     return done, files
 
@@ -52,14 +51,17 @@ def test_hook_changes_no_output_and_no_exit_code(tmp_path, body):
 
 
 def test_capture_file_holds_the_chain_and_frames_owner_only(tmp_path):
-    done, files = _run(tmp_path, """
+    done, files = _run(
+        tmp_path,
+        """
         def load():
             raise KeyError("labels")
         try:
             load()
         except KeyError as error:
             raise ValueError("could not build the batch") from error
-    """)
+    """,
+    )
     assert done.returncode == 1 and len(files) == 1
     assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
     capture = json.loads(files[0].read_text())
@@ -81,23 +83,30 @@ def test_users_own_sitecustomize_still_runs(tmp_path):
 
 
 def test_tokens_never_reach_the_capture(tmp_path):
-    done, files = _run(tmp_path, f"""
+    done, files = _run(
+        tmp_path,
+        f"""
         import os
         raise OSError("401 for token {HF_TOKEN} and " + os.environ["HF_TOKEN"])
-    """, extra_env={"HF_TOKEN": "hf_secretsecretsecret123"})
+    """,
+        extra_env={"HF_TOKEN": "hf_secretsecretsecret123"},
+    )
     data = files[0].read_text()
     assert HF_TOKEN not in data and "hf_secretsecretsecret123" not in data
     assert "hf_***" in data
 
 
 def test_thread_exceptions_are_captured(tmp_path):
-    done, files = _run(tmp_path, """
+    done, files = _run(
+        tmp_path,
+        """
         import threading
         def worker():
             raise RuntimeError("dataloader worker died")
         t = threading.Thread(target=worker, name="loader-0")
         t.start(); t.join()
-    """)
+    """,
+    )
     assert done.returncode == 0  # a thread's exception does not end the program
     capture = json.loads(files[0].read_text())
     assert capture["thread"] == "loader-0"
@@ -105,11 +114,14 @@ def test_thread_exceptions_are_captured(tmp_path):
 
 
 def test_capture_survives_a_replaced_excepthook(tmp_path):
-    done, files = _run(tmp_path, """
+    done, files = _run(
+        tmp_path,
+        """
         import sys
         sys.excepthook = lambda *exc: print("custom hook", file=sys.stderr)
         raise RuntimeError("after rich.traceback.install()")
-    """)
+    """,
+    )
     assert done.stderr == b"custom hook\n"
     assert json.loads(files[0].read_text())["exception"]["message"] == "after rich.traceback.install()"
 
@@ -118,13 +130,16 @@ def test_unwritable_capture_dir_changes_nothing(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("raise KeyError('x')\n")
     bare = subprocess.run([sys.executable, str(script)], capture_output=True, env=env())
-    hooked = subprocess.run([sys.executable, str(script)], capture_output=True,
-                            env=child_environment("/proc/no-such-dir/captures", env()))
+    hooked = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, env=child_environment("/proc/no-such-dir/captures", env())
+    )
     assert (hooked.returncode, hooked.stdout, hooked.stderr) == (bare.returncode, bare.stdout, bare.stderr)
 
 
 def test_objects_whose_repr_and_str_raise_are_survived(tmp_path):
-    done, files = _run(tmp_path, """
+    done, files = _run(
+        tmp_path,
+        """
         class Evil(Exception):
             def __str__(self):
                 raise RuntimeError("no str for you")
@@ -136,7 +151,8 @@ def test_objects_whose_repr_and_str_raise_are_survived(tmp_path):
         def f(thing):
             raise Evil()
         f(Weird())
-    """)
+    """,
+    )
     assert done.returncode == 1
     assert b"Evil" in done.stderr
     capture = json.loads(files[0].read_text())
@@ -145,7 +161,9 @@ def test_objects_whose_repr_and_str_raise_are_survived(tmp_path):
 
 @pytest.mark.slow
 def test_huge_model_is_bounded_in_time_and_size(tmp_path):
-    done, files = _run(tmp_path, """
+    done, files = _run(
+        tmp_path,
+        """
         import time, torch
         layers = torch.nn.ModuleList(torch.nn.Linear(2, 2) for _ in range(100_000))
         model = torch.nn.Sequential(*layers)
@@ -154,7 +172,9 @@ def test_huge_model_is_bounded_in_time_and_size(tmp_path):
             raise ValueError("Target modules {'q_proj'} not found in the base model.")
         finally:
             pass
-    """, timeout=300)
+    """,
+        timeout=300,
+    )
     assert done.returncode == 1
     capture_bytes = files[0].stat().st_size
     assert capture_bytes <= 1_000_000
@@ -167,19 +187,25 @@ def test_huge_model_is_bounded_in_time_and_size(tmp_path):
 @pytest.mark.slow
 def test_hook_time_is_bounded(tmp_path):
     """With 100k modules in the failing frame the hook stops probing at its 1 s deadline."""
-    done, files = _run(tmp_path, """
+    done, files = _run(
+        tmp_path,
+        """
         import torch
         model = torch.nn.Sequential(*[torch.nn.Linear(2, 2) for _ in range(100_000)])
         raise RuntimeError("boom")
-    """, timeout=300)
+    """,
+        timeout=300,
+    )
     capture = json.loads(files[0].read_text())
     assert capture["capture_seconds"] <= 1.25
     assert capture["probes"]["models"][0]["module_count"] >= 1
 
 
 def test_hook_module_imports_nothing_heavy():
-    code = ("import sys; sys.path.insert(0, %r); import sitecustomize, _diagnose_capture, _diagnose_probes; "
-            "print(sorted(m for m in ('torch','transformers','peft','numpy') if m in sys.modules))" % str(HOOK_DIR))
+    code = (
+        f"import sys; sys.path.insert(0, {str(HOOK_DIR)!r}); import sitecustomize, _diagnose_capture, _diagnose_probes; "
+        "print(sorted(m for m in ('torch','transformers','peft','numpy') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env(), cwd=str(HOOK_DIR))
     assert done.stdout == b"[]\n"
 

@@ -44,8 +44,13 @@ def test_explain_json_report_contract(tmp_path):
 
 
 def test_explain_reads_stdin_and_abstains_on_ordinary_errors():
-    done = diagnose("explain", "--json", "-", input=b"Traceback (most recent call last):\n  File \"t.py\", "
-                                                       b"line 3, in <module>\n    x = batch['labels']\nKeyError: 'labels'\n")
+    done = diagnose(
+        "explain",
+        "--json",
+        "-",
+        input=b'Traceback (most recent call last):\n  File "t.py", '
+        b"line 3, in <module>\n    x = batch['labels']\nKeyError: 'labels'\n",
+    )
     assert done.returncode == 0
     assert json.loads(done.stdout)["diagnoses"] == []
     text = diagnose("explain", "-", input=b"KeyError: 'labels'\n")
@@ -61,11 +66,14 @@ def test_explain_from_text_alone_uses_peft_mapping_for_the_model_class(tmp_path)
     assert "text alone" in best["advisor_note"]
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", b"is empty"),
-    (b"   \n\n", b"is empty"),
-    (b"\x00\x01\x02binary\x00" * 100, b"looks binary"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", b"is empty"),
+        (b"   \n\n", b"is empty"),
+        (b"\x00\x01\x02binary\x00" * 100, b"looks binary"),
+    ],
+)
 def test_explain_bad_files_are_one_line_exit_2(tmp_path, content, message):
     path = tmp_path / "input.txt"
     path.write_bytes(content)
@@ -95,9 +103,23 @@ def test_saved_report_round_trips(tmp_path):
     assert again.to_dict() == report.to_dict()
 
 
-@pytest.mark.parametrize("distribution", ["torch", "transformers", "peft", "accelerate", "bitsandbytes", "google-re2",
-                                          "PyYAML", "typing_extensions", "lora-diagnose", "pydantic_core", "pip",
-                                          "surely-not-installed-anywhere"])
+@pytest.mark.parametrize(
+    "distribution",
+    [
+        "torch",
+        "transformers",
+        "peft",
+        "accelerate",
+        "bitsandbytes",
+        "google-re2",
+        "PyYAML",
+        "typing_extensions",
+        "lora-diagnose",
+        "pydantic_core",
+        "pip",
+        "surely-not-installed-anywhere",
+    ],
+)
 def test_installed_version_reads_what_importlib_metadata_reads(distribution):
     """The KB's version scoping reads dist-info folder names (no importlib.metadata import at start-up)."""
     from importlib import metadata
@@ -111,10 +133,20 @@ def test_installed_version_reads_what_importlib_metadata_reads(distribution):
     assert installed_version(distribution) == expected
 
 
-@pytest.mark.parametrize(("version", "spec", "expected"), [
-    ("0.21.2", ">=0.21.0", True), ("0.20.0", ">=0.21.0", False), ("4.57.1", ">=4.38,<5", True),
-    ("5.24.0", ">=4.38,<5", False), ("5.0.0rc1", ">=5", False), ("5.1.0rc1", ">=5", True), ("2.13.0+cpu", "==2.13.0", True),
-    ("not-a-version", ">=1", None), ("1.0", "~~1", None)])
+@pytest.mark.parametrize(
+    ("version", "spec", "expected"),
+    [
+        ("0.21.2", ">=0.21.0", True),
+        ("0.20.0", ">=0.21.0", False),
+        ("4.57.1", ">=4.38,<5", True),
+        ("5.24.0", ">=4.38,<5", False),
+        ("5.0.0rc1", ">=5", False),
+        ("5.1.0rc1", ">=5", True),
+        ("2.13.0+cpu", "==2.13.0", True),
+        ("not-a-version", ">=1", None),
+        ("1.0", "~~1", None),
+    ],
+)
 def test_version_checks_answer_as_packaging_and_are_remembered(version, spec, expected):
     from diagnose import paths
     from diagnose.libfacts import version_satisfies

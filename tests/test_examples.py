@@ -11,7 +11,7 @@ HELPERS = {"tiny_models", "tiny_tokenizer"}
 NOT_HERE = {
     "accelerate-missing": "accelerate is installed here (the fix); the example fails only in a venv without it",
     "bnb-gpu-unavailable": "bitsandbytes 0.50.2 has a CPU backend: the example succeeds here; it fails with "
-                           "transformers 4.46 + bitsandbytes<0.46 (recorded in kb/bnb-gpu-unavailable.yaml)",
+    "transformers 4.46 + bitsandbytes<0.46 (recorded in kb/bnb-gpu-unavailable.yaml)",
 }
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if p.stem not in HELPERS)
 

@@ -24,9 +24,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "examples"
-FAMILIES = ["peft-target-modules-not-found", "bnb-quantization-args", "pad-token-missing",
-            "peft-model-missing-attribute", "device-mismatch", "no-grad-fn", "peft-unsupported-target-module",
-            "peft-config-unknown-field"]
+FAMILIES = [
+    "peft-target-modules-not-found",
+    "bnb-quantization-args",
+    "pad-token-missing",
+    "peft-model-missing-attribute",
+    "device-mismatch",
+    "no-grad-fn",
+    "peft-unsupported-target-module",
+    "peft-config-unknown-field",
+]
 
 pytestmark = pytest.mark.slow
 
@@ -43,15 +50,21 @@ class Outcome:
 
 
 def _env(user_dir: Path) -> dict[str, str]:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", DIAGNOSE_USER_DIR=str(user_dir),
-               TINY_MODELS_DIR=str(REPO / ".tiny-models"), TOKENIZERS_PARALLELISM="false")
+    env = dict(
+        os.environ,
+        HF_HUB_OFFLINE="1",
+        DIAGNOSE_USER_DIR=str(user_dir),
+        TINY_MODELS_DIR=str(REPO / ".tiny-models"),
+        TOKENIZERS_PARALLELISM="false",
+    )
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
 
 
 def diagnose(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "diagnose.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, timeout=240)
+    return subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=240
+    )
 
 
 def _report(run: subprocess.CompletedProcess) -> dict | None:
@@ -97,8 +110,15 @@ def outcome(tmp_path_factory):
         fix = diagnose("fix", "--yes", "--report", str(saved), env=env, cwd=folder)
         patched = script.read_bytes()
         second = diagnose("run", "--json", "--no-quiz", str(script), env=env, cwd=folder)
-        return Outcome(script=script, original=original, first=report, fix=fix, patched=patched,
-                       second=_report(second), second_exit=second.returncode)
+        return Outcome(
+            script=script,
+            original=original,
+            first=report,
+            fix=fix,
+            patched=patched,
+            second=_report(second),
+            second_exit=second.returncode,
+        )
 
     return get
 

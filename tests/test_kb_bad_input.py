@@ -62,8 +62,13 @@ def _write(folder: Path, name: str, text: str | bytes) -> Path:
 CASES = {
     "malformed-yaml": (_entry(**{"match:\n": "match: [\n"}), 4, "malformed YAML"),  # where the parser stops
     "wrong-type": (_entry(**{"    safety: safe\n": "    safety: [safe]\n"}), 9, "fixes.0.safety"),
-    "weight-not-a-number": (_entry(**{"    message: 'the widget frobnicated'\n":
-                                      "    message: 'the widget frobnicated'\n    weight: heavy\n"}), 6, "weight"),
+    "weight-not-a-number": (
+        _entry(
+            **{"    message: 'the widget frobnicated'\n": "    message: 'the widget frobnicated'\n    weight: heavy\n"}
+        ),
+        6,
+        "weight",
+    ),
     "bad-regex": (_entry(**{"'the widget frobnicated'": "'the (?=widget) frobnicated'"}), 5, "not a valid RE2 pattern"),
     "backreference": (_entry(**{"'the widget frobnicated'": "'(widget) \\1'"}), 5, "not a valid RE2 pattern"),
     "unknown-key": (_entry(**{"examples:": "exmaples:"}), 12, "exmaples"),
@@ -91,8 +96,9 @@ def test_broken_file_is_reported_with_its_line(tmp_path, name):
     loaded, problems = load_entry_file(path)
     assert loaded is None
     assert problems, "a broken file must be reported"
-    assert any(p.path == path and p.line == line and words in p.message for p in problems), \
-        "\n".join(str(p) for p in problems)
+    assert any(p.path == path and p.line == line and words in p.message for p in problems), "\n".join(
+        str(p) for p in problems
+    )
     assert all(str(p).startswith(f"{path}:{p.line}: ") for p in problems)
 
 
@@ -129,7 +135,7 @@ def test_validate_reports_every_broken_file_and_duplicates(tmp_path):
     by_file: dict[str, list[str]] = {}
     for issue in result.errors:
         by_file.setdefault(issue.path.name, []).append(issue.message)
-    for name, (_, line, words) in CASES.items():
+    for name, (_, _line, words) in CASES.items():
         assert any(words in m for m in by_file.get(f"{name}.yaml", [])), (name, by_file.get(f"{name}.yaml"))
     assert any("duplicate id 'twin'" in m for m in by_file["twin.yaml"])
     assert any("duplicate id 'twin'" in m for m in by_file["twin.yml"])
@@ -150,10 +156,17 @@ def test_catastrophic_regex_is_linear_with_re2(tmp_path):
     # Doubling the input at most roughly doubles the time (with slack for timer noise).
     assert timings[3] < 8 * timings[1] + 0.002, timings
 
-    path = _write(tmp_path, "evil-regex.yaml", _entry(**{
-        "id: widget-frobnicated": "id: evil-regex",
-        "    message: 'the widget frobnicated'\n": "    message: 'the widget frobnicated'\n  - text: '(a+)+$'\n"
-                                                  "    weight: 0.5\n"}))
+    path = _write(
+        tmp_path,
+        "evil-regex.yaml",
+        _entry(
+            **{
+                "id: widget-frobnicated": "id: evil-regex",
+                "    message: 'the widget frobnicated'\n": "    message: 'the widget frobnicated'\n  - text: '(a+)+$'\n"
+                "    weight: 0.5\n",
+            }
+        ),
+    )
     result = validate([path])
     assert result.ok, [str(i) for i in result.errors]  # loads, and the timing check passes
     assert not [i for i in result.issues if "adversarial" in i.message]

@@ -100,8 +100,9 @@ SQLITE = ABSTAIN / "037-sqlite-no-such-table.txt"
 
 def test_new_from_traceback_writes_a_working_entry(capsys, tmp_path):
     folder = tmp_path / "kb"
-    code, out, _ = _run(capsys, "kb", "new", "sqlite-no-such-table", "--from-traceback", str(SQLITE),
-                        "--dir", str(folder))
+    code, out, _ = _run(
+        capsys, "kb", "new", "sqlite-no-such-table", "--from-traceback", str(SQLITE), "--dir", str(folder)
+    )
     assert code == 0, out
     path = folder / "sqlite-no-such-table.yaml"
     assert f"wrote {path}" in out and "matches it first" in out
@@ -120,8 +121,9 @@ def test_new_from_traceback_writes_a_working_entry(capsys, tmp_path):
 
     # Never overwrite.
     before = path.read_text()
-    code, _, err = _run(capsys, "kb", "new", "sqlite-no-such-table", "--from-traceback", str(SQLITE),
-                        "--dir", str(folder))
+    code, _, err = _run(
+        capsys, "kb", "new", "sqlite-no-such-table", "--from-traceback", str(SQLITE), "--dir", str(folder)
+    )
     assert code == 1 and "already exists" in err
     assert path.read_text() == before
 
@@ -133,29 +135,42 @@ def test_new_generalises_the_variable_parts(capsys, tmp_path):
         '  File "/home/me/train.py", line 9, in <module>\n'
         "    load(model)\n"
         "mylib.errors.ShapeError: layer 'encoder.3.fc' of <Net at 0x7f00ab12> wants torch.Size([8, 768]) "
-        "from /data/ckpt/model.bin, got ['a', 'b'] and 12.5 MiB\n")
+        "from /data/ckpt/model.bin, got ['a', 'b'] and 12.5 MiB\n"
+    )
     code, out, _ = _run(capsys, "kb", "new", "mylib-shape", "--from-traceback", str(paste), "--dir", str(tmp_path))
     assert code == 0, out
     entry = load_entry_file(tmp_path / "mylib-shape.yaml")[0].entry
     rule = entry.match[0]
     assert rule.exception == ["ShapeError", "mylib.errors.ShapeError"]
     pattern = compile_pattern(rule.message)
-    other = ("layer 'decoder.0.proj' of <Net at 0xdeadbeef> wants torch.Size([16, 4096]) "
-             "from /tmp/x/y.safetensors, got ['q_proj'] and 3 MiB")
+    other = (
+        "layer 'decoder.0.proj' of <Net at 0xdeadbeef> wants torch.Size([16, 4096]) "
+        "from /tmp/x/y.safetensors, got ['q_proj'] and 3 MiB"
+    )
     assert pattern.search(other), rule.message
     assert not pattern.search("layer 'x' of <Net at 0x1> needs torch.Size([1]) from /a/b, got [] and 1 MiB")
 
 
-@pytest.mark.parametrize(("message", "variant"), [
-    ("Target modules {'q_proj', 'v_proj'} not found in the base model. Please check the target modules.",
-     "Target modules {'query'} not found in the base model. Please check the target modules."),
-    ("CUDA out of memory. Tried to allocate 20.00 MiB (GPU 0; 15.78 GiB total capacity)",
-     "CUDA out of memory. Tried to allocate 1.5 GiB (GPU 3; 79.1 GiB total capacity)"),
-    ("mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)", "mat1 and mat2 shapes cannot be multiplied (8x1024 and 768x2)"),
-    ("expected scalar type Float but found BFloat16", "expected scalar type Half but found Float"),
-    ("Can't find 'adapter_config.json' at '/tmp/out'", "Can't find 'adapter_config.json' at 'user/repo'"),
-    ("learning rate 1e-05 is too small", "learning rate 3e-4 is too small"),
-])
+@pytest.mark.parametrize(
+    ("message", "variant"),
+    [
+        (
+            "Target modules {'q_proj', 'v_proj'} not found in the base model. Please check the target modules.",
+            "Target modules {'query'} not found in the base model. Please check the target modules.",
+        ),
+        (
+            "CUDA out of memory. Tried to allocate 20.00 MiB (GPU 0; 15.78 GiB total capacity)",
+            "CUDA out of memory. Tried to allocate 1.5 GiB (GPU 3; 79.1 GiB total capacity)",
+        ),
+        (
+            "mat1 and mat2 shapes cannot be multiplied (2x3 and 4x5)",
+            "mat1 and mat2 shapes cannot be multiplied (8x1024 and 768x2)",
+        ),
+        ("expected scalar type Float but found BFloat16", "expected scalar type Half but found Float"),
+        ("Can't find 'adapter_config.json' at '/tmp/out'", "Can't find 'adapter_config.json' at 'user/repo'"),
+        ("learning rate 1e-05 is too small", "learning rate 3e-4 is too small"),
+    ],
+)
 def test_generalise_keeps_the_words_and_frees_the_values(message, variant):
     pattern = generalise(message)
     compiled = compile_pattern(pattern)
@@ -220,8 +235,15 @@ def test_docs_check_and_write(capsys, tmp_path):
     code, out, _ = _run(capsys, "kb", "docs", "--check", str(target))
     assert code == 0
     text = target.read_text()
-    sections = ["### What happened", "### Why", "### Fixes", "### Example", "### Quiz", "### References",
-                "### Versions"]
+    sections = [
+        "### What happened",
+        "### Why",
+        "### Fixes",
+        "### Example",
+        "### Quiz",
+        "### References",
+        "### Versions",
+    ]
     for block in text.split("\n## ")[1:]:
         positions = [block.index(s) for s in sections]
         assert positions == sorted(positions), block[:80]
@@ -232,15 +254,19 @@ def test_docs_check_and_write(capsys, tmp_path):
 
 
 def test_kb_command_module_imports_only_argparse():
-    code = ("import sys; import diagnose.kb.command; "
-            "heavy = [m for m in ('rich', 'pydantic', 'yaml', 're2', 'torch') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        "import sys; import diagnose.kb.command; "
+        "heavy = [m for m in ('rich', 'pydantic', 'yaml', 're2', 'torch') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
 def test_kb_commands_do_not_import_torch(tmp_path):
-    code = ("import sys; from diagnose.cli import main; "
-            f"main(['kb', 'validate', {str(SHIPPED_KB / (TARGETS + '.yaml'))!r}]); main(['kb', 'list']); "
-            "main(['kb', 'search', 'memory']); assert 'torch' not in sys.modules; assert 'textual' not in sys.modules")
+    code = (
+        "import sys; from diagnose.cli import main; "
+        f"main(['kb', 'validate', {str(SHIPPED_KB / (TARGETS + '.yaml'))!r}]); main(['kb', 'list']); "
+        "main(['kb', 'search', 'memory']); assert 'torch' not in sys.modules; assert 'textual' not in sys.modules"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

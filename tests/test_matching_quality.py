@@ -40,23 +40,23 @@ ENTRY_IDS = sorted(KB.entries)
 # The combination is then only required to not be diagnosed as something else.
 EXPECTED_MISSES: dict[tuple[str, str], str] = {
     ("adapter-size-mismatch", "cut_head"): "transformers 5's example: the 'lora_A … | MISMATCH' load report is in the "
-                                           "first half; what is left is the generic 'ignore_mismatched_sizes' line",
+    "first half; what is left is the generic 'ignore_mismatched_sizes' line",
     ("adapter-size-mismatch", "cut_middle"): "same example: the middle cut drops the load report that names lora_A/B",
     ("adapter-size-mismatch", "last_line_only"): "same example: 'You set `ignore_mismatched_sizes` to `False`' is "
-                                                 "any checkpoint/model shape mismatch, not necessarily an adapter's",
+    "any checkpoint/model shape mismatch, not necessarily an adapter's",
     ("bnb-gpu-unavailable", "cut_tail"): "a bitsandbytes 0.41 paste prints 'RuntimeError: ' and the whole message on "
-                                         "the following lines; cut at the exception line nothing is left",
+    "the following lines; cut at the exception line nothing is left",
     ("bnb-gpu-unavailable", "last_line_only"): "same paste: the last exception line is 'RuntimeError: ' alone",
     ("bnb-quantization-args", "cut_middle"): "bnb_4bit_compute_dtype='bf16': the evidence is the quantization_config "
-                                             "frame; alone, \"module 'torch' has no attribute 'bf16'\" is a user typo",
+    "frame; alone, \"module 'torch' has no attribute 'bf16'\" is a user typo",
     ("bnb-quantization-args", "last_line_only"): "same example, same reason",
     ("ddp-unused-parameters", "cut_head"): "torchrun output: the rank's RuntimeError is in the first half, the rest is "
-                                           "the launcher's ChildFailedError summary that names no cause",
+    "the launcher's ChildFailedError summary that names no cause",
     ("ddp-unused-parameters", "cut_middle"): "same output: only the ChildFailedError summary is kept",
     ("ddp-unused-parameters", "last_line_only"): "'ChildFailedError: ' says only that a rank failed",
     ("peft-model-missing-attribute", "cut_middle"): "misspelt method: the PeftModel/LoraModel exceptions of the chain "
-                                                    "are cut; \"'GPT2LMHeadModel' object has no attribute "
-                                                    "'print_trainable_params'\" alone is an ordinary typo",
+    "are cut; \"'GPT2LMHeadModel' object has no attribute "
+    "'print_trainable_params'\" alone is an ordinary typo",
     ("peft-model-missing-attribute", "last_line_only"): "same example, same reason",
 }
 
@@ -82,8 +82,9 @@ def test_variant_still_yields_the_entry(entry_id: str, variant: str):
         if (entry_id, variant) in EXPECTED_MISSES and (not found or found[0].id == entry_id):
             continue  # listed: the variant removed the evidence; abstaining is the right answer
         got = f"{found[0].id} ({found[0].confidence:.2f})" if found else "nothing (abstained)"
-        failures.append(f"examples[{index}] ({example.source[:60]}…) -> {got}\n--- {variant} text (tail) ---\n"
-                        + mangled[-600:])
+        failures.append(
+            f"examples[{index}] ({example.source[:60]}…) -> {got}\n--- {variant} text (tail) ---\n" + mangled[-600:]
+        )
     assert not failures, f"{entry_id} under {variant}:\n" + "\n\n".join(failures)
 
 
@@ -91,8 +92,11 @@ def test_expected_misses_are_real():
     """Each listed exception names an existing entry and variant and still misses (else drop it)."""
     for (entry_id, variant), reason in EXPECTED_MISSES.items():
         assert entry_id in KB.entries and variant in VARIANTS and reason
-        missed = [i for i, ex in _examples(entry_id) if not [c for c in _diagnosis(VARIANTS[variant](ex.text))
-                                                               if c.id == entry_id][:1]]
+        missed = [
+            i
+            for i, ex in _examples(entry_id)
+            if not [c for c in _diagnosis(VARIANTS[variant](ex.text)) if c.id == entry_id][:1]
+        ]
         assert missed, f"({entry_id}, {variant}) now passes: remove it from EXPECTED_MISSES"
 
 
@@ -100,7 +104,8 @@ def test_expected_misses_are_real():
 def test_abstains_on_errors_of_no_family(path: Path):
     found = _diagnosis(path.read_text(encoding="utf-8", errors="replace"))
     assert not found, f"{path.name} is no KB family, yet diagnosed as " + ", ".join(
-        f"{c.id} ({c.confidence:.2f}: {c.evidence})" for c in found)
+        f"{c.id} ({c.confidence:.2f}: {c.evidence})" for c in found
+    )
 
 
 def test_abstention_set_is_large_enough():
@@ -115,8 +120,9 @@ def test_confidences_are_comparable(entry_id: str):
         mine = next((c for c in found if c.id == entry_id), None)
         assert mine is not None, f"examples[{index}] does not match {entry_id}"
         rivals = [c for c in found if c.id != entry_id and c.confidence >= mine.confidence]
-        assert not rivals, (f"{entry_id} examples[{index}] scores {mine.confidence:.2f}, but "
-                            + ", ".join(f"{c.id} scores {c.confidence:.2f} ({c.evidence})" for c in rivals))
+        assert not rivals, f"{entry_id} examples[{index}] scores {mine.confidence:.2f}, but " + ", ".join(
+            f"{c.id} scores {c.confidence:.2f} ({c.evidence})" for c in rivals
+        )
 
 
 def _scoped_copy(tmp_path: Path, entry_id: str, versions: dict[str, str]) -> Path:
@@ -142,8 +148,12 @@ def test_version_scoped_entry_still_matches_and_says_so(tmp_path):
     # The same through the command line and the JSON report.
     example = tmp_path / "paste.txt"
     example.write_text(kb.entries[entry_id].entry.examples[0].text, encoding="utf-8")
-    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "explain", "--json", "--no-quiz", "--kb", str(folder),
-                           str(example)], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", "explain", "--json", "--no-quiz", "--kb", str(folder), str(example)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["diagnoses"][0]["id"] == entry_id

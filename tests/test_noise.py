@@ -152,7 +152,8 @@ def test_crlf():
 def _skeleton(text: str) -> list[str]:
     """Rich output without source rows, blank rows and progress-bar lines (their rate varies)."""
     return [
-        line for line in text.splitlines()
+        line
+        for line in text.splitlines()
         if line.strip("│ ") and not re.match(r"^│ [ ❱] +\d+ ", line) and "it/s]" not in line
     ]
 

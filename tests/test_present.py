@@ -6,9 +6,9 @@ import io
 from pathlib import Path
 
 import pytest
+from advisor_captures import load_capture
 from rich.console import Console
 
-from advisor_captures import load_capture
 from diagnose.engine import diagnose_incident, explain_text
 from diagnose.kb.loader import load_kb
 from diagnose.present import render_report, report_markdown
@@ -38,8 +38,15 @@ def test_markdown_and_rich_say_the_same_things(kb, example):
     markdown, rich = report_markdown(report), _rich_text(report)
     assert "\x1b[" not in markdown and "╭" not in markdown  # plain text: no colours, no boxes
     best = report.diagnoses[0]
-    for said in [best.title, best.id, best.evidence, *(f.title for f in best.fixes), *(f.title for f in best.findings),
-                 *([best.advisor_note] if best.advisor_note else []), f"diagnose quiz --entry {best.id}"]:
+    for said in [
+        best.title,
+        best.id,
+        best.evidence,
+        *(f.title for f in best.fixes),
+        *(f.title for f in best.findings),
+        *([best.advisor_note] if best.advisor_note else []),
+        f"diagnose quiz --entry {best.id}",
+    ]:
         assert _words(said) in _words(markdown), said
         assert _words(said) in _words(rich), said
     assert markdown.index("### How to fix it") < markdown.index("### Why")
@@ -65,8 +72,9 @@ def test_markdown_verbose_shows_every_fix_body_and_the_whole_why(kb):
 
 
 def test_markdown_abstention_says_what_it_can(kb):
-    report = explain_text("Traceback (most recent call last):\n  File \"a.py\", line 1, in <module>\n"
-                          "KeyError: 'label'\n", kb)
+    report = explain_text(
+        "Traceback (most recent call last):\n  File \"a.py\", line 1, in <module>\nKeyError: 'label'\n", kb
+    )
     markdown = report_markdown(report)
     assert report.diagnoses == []
     assert markdown.startswith("## lora-diagnose: no confident diagnosis\n")
@@ -82,8 +90,14 @@ def _stderr_on_a_terminal(*args: str) -> str:
     import sys
 
     master, slave = pty.openpty()
-    done = subprocess.run([sys.executable, "-m", "diagnose.cli", *args], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.DEVNULL, stderr=slave, cwd=OUTPUTS.parent.parent.parent, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=slave,
+        cwd=OUTPUTS.parent.parent.parent,
+        timeout=60,
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -96,7 +110,7 @@ def _stderr_on_a_terminal(*args: str) -> str:
         chunks.append(chunk)
     os.close(master)
     assert done.returncode == 0
-    from tui.widgets.log_view import plain
+    from diagnose.tui.widgets.log_view import plain
 
     return plain(b"".join(chunks).decode("utf-8", "replace"))
 
@@ -113,7 +127,18 @@ def test_json_and_markdown_together_is_a_usage_error():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "explain", "--json", "--markdown",
-                           str(OUTPUTS / "accelerate-missing" / "01.txt")], capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "diagnose.cli",
+            "explain",
+            "--json",
+            "--markdown",
+            str(OUTPUTS / "accelerate-missing" / "01.txt"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 2 and "not allowed with argument" in done.stderr
     assert "Traceback" not in done.stderr

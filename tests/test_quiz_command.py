@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from fsrs import Rating
+from quiz_support import T0, entries, lora_probes, write_kb
 from rich.console import Console
 
 from diagnose import paths
@@ -20,7 +21,6 @@ from diagnose.quiz import command
 from diagnose.quiz.params import SCALING_ID
 from diagnose.quiz.scheduler import QuizScheduler
 from diagnose.quiz.store import ProgressCorruptError, ProgressStore, record_incident
-from quiz_support import T0, entries, lora_probes, write_kb
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -87,8 +87,12 @@ def test_json_mode_lists_then_answers(kb_dir, capsys):
     assert command.run(parse("--kb", str(kb_dir), "--json", "--answer", SCALING_ID, "2x")) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["correct"] and result["rating"] == "good" and result["present"] == ["2"]
-    assert command.run(parse("--kb", str(kb_dir), "--json", "--answer", "rank-halving-scaling", "no idea",
-                             "--rating", "hard")) == 0
+    assert (
+        command.run(
+            parse("--kb", str(kb_dir), "--json", "--answer", "rank-halving-scaling", "no idea", "--rating", "hard")
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert not result["correct"] and result["suggested_rating"] == "again" and result["rating"] == "hard"
     assert "halves" in result["model_answer"]
@@ -171,8 +175,11 @@ def test_stats(kb_dir, capsys):
 def test_orphans_are_reported_not_crashed_on(kb_dir, capsys):
     scheduler = QuizScheduler()
     with ProgressStore() as store:  # progress on a question that has since left the KB
-        store.apply_review("removed-question", "old-entry",
-                           lambda card: scheduler.review(scheduler.new_card("removed-question", T0), Rating.Good, T0))
+        store.apply_review(
+            "removed-question",
+            "old-entry",
+            lambda card: scheduler.review(scheduler.new_card("removed-question", T0), Rating.Good, T0),
+        )
     met("cuda-out-of-memory")
     assert command.run(parse("--kb", str(kb_dir), "--json")) == 0
     assert "removed-question" not in capsys.readouterr().out
@@ -259,8 +266,7 @@ def test_unknown_entry(kb_dir):
 
 def test_offer_after_diagnosis_records_an_answer():
     con = console()
-    command.offer_after_diagnosis(["cuda-out-of-memory"], None, con, ask=scripted("it halves"),
-                                  kb=entries(), now=T0)
+    command.offer_after_diagnosis(["cuda-out-of-memory"], None, con, ask=scripted("it halves"), kb=entries(), now=T0)
     out = text_of(con)
     assert "Check your understanding" in out and "Partly right" not in out
     with ProgressStore() as store:
@@ -278,8 +284,9 @@ def test_offer_after_diagnosis_is_skippable(reply):
 def test_offer_after_diagnosis_uses_the_incident_config():
     con = console()
     ask = scripted("2")
-    command.offer_after_diagnosis(["pad-token-missing"], lora_probes(r=4, lora_alpha=8), con, ask=ask,
-                                  kb=entries(), now=T0)
+    command.offer_after_diagnosis(
+        ["pad-token-missing"], lora_probes(r=4, lora_alpha=8), con, ask=ask, kb=entries(), now=T0
+    )
     assert "r=4, lora_alpha=8" in text_of(con) and "Right." in text_of(con)
 
 
@@ -298,9 +305,11 @@ def test_offer_after_diagnosis_never_raises_on_a_broken_database():
 
 
 def test_quiz_command_does_not_import_heavy_libraries():
-    code = ("import sys; import diagnose.quiz.command, diagnose.quiz.session; "
-            "bad = [m for m in ('torch', 'transformers', 'peft', 'textual') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys; import diagnose.quiz.command, diagnose.quiz.session; "
+        "bad = [m for m in ('torch', 'transformers', 'peft', 'textual') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

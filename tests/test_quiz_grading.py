@@ -6,37 +6,56 @@ import time
 
 import pytest
 from fsrs import Rating
+from quiz_support import question
 
 from diagnose.kb.schema import QuizQuestion
 from diagnose.quiz.grading import MAX_ANSWER_CHARS, choice_index, grade
-from quiz_support import question
 
 # (question id, answer, expected present concepts, correct)
 OPEN_TABLE = [
     # right
-    ("gpt2-attention-module-names",
-     "GPT-2 fuses q, k and v into c_attn, so target c_attn; look at the module names with named_modules()",
-     ["c_attn", "module names", "named_modules"], True),
-    ("gpt2-attention-module-names",
-     "Print the model: the layer names differ, GPT2 calls it C_ATTN.",  # synonyms, case
-     ["c_attn", "module names", "named_modules"], True),
-    ("gpt2-attention-module-names",
-     "names of the modules differ -> c attn; print(model) shows them",  # word order, separators
-     ["c_attn", "module names", "named_modules"], True),
+    (
+        "gpt2-attention-module-names",
+        "GPT-2 fuses q, k and v into c_attn, so target c_attn; look at the module names with named_modules()",
+        ["c_attn", "module names", "named_modules"],
+        True,
+    ),
+    (
+        "gpt2-attention-module-names",
+        "Print the model: the layer names differ, GPT2 calls it C_ATTN.",  # synonyms, case
+        ["c_attn", "module names", "named_modules"],
+        True,
+    ),
+    (
+        "gpt2-attention-module-names",
+        "names of the modules differ -> c attn; print(model) shows them",  # word order, separators
+        ["c_attn", "module names", "named_modules"],
+        True,
+    ),
     # partly right
     ("gpt2-attention-module-names", "use c_attn instead", ["c_attn"], False),
-    ("gpt2-attention-module-names", "the module names are different, check named_modules",
-     ["module names", "named_modules"], False),
+    (
+        "gpt2-attention-module-names",
+        "the module names are different, check named_modules",
+        ["module names", "named_modules"],
+        False,
+    ),
     # wrong
     ("gpt2-attention-module-names", "set r higher and retry", [], False),
     ("gpt2-attention-module-names", "module", [], False),
     # right: plurals, synonyms, order
-    ("lora-memory-savings",
-     "Adam moments and the gradient shrink; the base model weights and activation memory do not",
-     ["optimizer state", "gradients", "frozen weights", "activations"], True),
-    ("lora-memory-savings",
-     "activations, frozen weights stay; gradients and optimizer states shrink",
-     ["optimizer state", "gradients", "frozen weights", "activations"], True),
+    (
+        "lora-memory-savings",
+        "Adam moments and the gradient shrink; the base model weights and activation memory do not",
+        ["optimizer state", "gradients", "frozen weights", "activations"],
+        True,
+    ),
+    (
+        "lora-memory-savings",
+        "activations, frozen weights stay; gradients and optimizer states shrink",
+        ["optimizer state", "gradients", "frozen weights", "activations"],
+        True,
+    ),
     # partly
     ("lora-memory-savings", "the optimizer state shrinks", ["optimizer state"], False),
     ("lora-memory-savings", "gradients and activations", ["gradients", "activations"], False),
@@ -54,8 +73,9 @@ OPEN_TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("qid", "answer", "present", "correct"), OPEN_TABLE,
-                         ids=[f"{row[0]}-{i}" for i, row in enumerate(OPEN_TABLE)])
+@pytest.mark.parametrize(
+    ("qid", "answer", "present", "correct"), OPEN_TABLE, ids=[f"{row[0]}-{i}" for i, row in enumerate(OPEN_TABLE)]
+)
 def test_open_answers(qid, answer, present, correct):
     q = question(qid)
     result = grade(q, answer)
@@ -71,16 +91,38 @@ def _numeric(concept: str) -> QuizQuestion:
     return QuizQuestion(id="factor", question="By what factor?", kind="open", answer=concept, concepts=[concept])
 
 
-@pytest.mark.parametrize(("concept", "answer", "ok"), [
-    ("2", "2", True), ("2", "2.0", True), ("2", "two", True), ("2", "2x", True), ("2", "x2", True),
-    ("2", "×2", True), ("2", "twice as much", True), ("2", "the update doubles", True), ("2", "16/8", True),
-    ("2", "Two.", True), ("2", "3", False), ("2", "22", False), ("2", "max2", False), ("2", "0.2", False),
-    ("2", "twenty", False),
-    ("5.333", "5.33", True), ("5.333", "5.3", True), ("5.333", "16/3", True), ("5.333", "5", False),
-    ("0.3536", "0.35", True), ("0.3536", "0.354", True), ("0.3536", "0.3", False),
-    ("4194304", "4,194,304", True), ("4194304", "4194304 parameters", True), ("4194304", "4.2 million", False),
-    ("0.0001", "1e-4", True), ("16", "sixteen", True),
-])
+@pytest.mark.parametrize(
+    ("concept", "answer", "ok"),
+    [
+        ("2", "2", True),
+        ("2", "2.0", True),
+        ("2", "two", True),
+        ("2", "2x", True),
+        ("2", "x2", True),
+        ("2", "×2", True),
+        ("2", "twice as much", True),
+        ("2", "the update doubles", True),
+        ("2", "16/8", True),
+        ("2", "Two.", True),
+        ("2", "3", False),
+        ("2", "22", False),
+        ("2", "max2", False),
+        ("2", "0.2", False),
+        ("2", "twenty", False),
+        ("5.333", "5.33", True),
+        ("5.333", "5.3", True),
+        ("5.333", "16/3", True),
+        ("5.333", "5", False),
+        ("0.3536", "0.35", True),
+        ("0.3536", "0.354", True),
+        ("0.3536", "0.3", False),
+        ("4194304", "4,194,304", True),
+        ("4194304", "4194304 parameters", True),
+        ("4194304", "4.2 million", False),
+        ("0.0001", "1e-4", True),
+        ("16", "sixteen", True),
+    ],
+)
 def test_numbers(concept, answer, ok):
     assert grade(_numeric(concept), answer).correct is ok
 
@@ -125,9 +167,18 @@ def test_pathological_text_is_quick():
 CHOICE_TABLE = [
     ("Against the end of each module's full name", True),
     ("  against the END of each module's full   name. ", True),
-    ("2", True), ("(2)", True), ("b", True), ("B.", True), ("b)", True),
-    ("1", False), ("a", False), ("Against the class name of each module", False),
-    ("4", False), ("z", False), ("the end", False), ("", False),
+    ("2", True),
+    ("(2)", True),
+    ("b", True),
+    ("B.", True),
+    ("b)", True),
+    ("1", False),
+    ("a", False),
+    ("Against the class name of each module", False),
+    ("4", False),
+    ("z", False),
+    ("the end", False),
+    ("", False),
 ]
 
 

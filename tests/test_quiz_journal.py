@@ -20,15 +20,25 @@ PASTE = REPO / "tests" / "data" / "outputs" / "peft-target-modules-not-found" / 
 
 
 def _append(path: Path, command: str = "python train.py", **extra) -> None:
-    journal.append_incident(path, command=command, source=extra.pop("source", "text"),
-                            entry_ids=extra.pop("entry_ids", ["cuda-out-of-memory"]),
-                            report_json=extra.pop("report_json", json.dumps({"schema": 1})),
-                            probes=extra.pop("probes", {}), log=extra.pop("log", None))
+    journal.append_incident(
+        path,
+        command=command,
+        source=extra.pop("source", "text"),
+        entry_ids=extra.pop("entry_ids", ["cuda-out-of-memory"]),
+        report_json=extra.pop("report_json", json.dumps({"schema": 1})),
+        probes=extra.pop("probes", {}),
+        log=extra.pop("log", None),
+    )
 
 
 def test_explain_appends_and_the_store_takes_it_in(_user_dir):
-    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "explain", "--json", str(PASTE)],
-                          capture_output=True, text=True, env=dict(os.environ), cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", "explain", "--json", str(PASTE)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        cwd=REPO,
+    )
     assert done.returncode == 0, done.stderr
     pending = journal.journal_path(paths.database_path())
     assert pending.exists() and stat.S_IMODE(pending.stat().st_mode) == 0o600
@@ -68,8 +78,12 @@ def test_a_line_cut_by_a_crash_is_skipped_and_the_rest_kept(tmp_path):
 def test_tokens_never_reach_the_journal(tmp_path):
     pending = tmp_path / "j.jsonl"
     secret = "hf_" + "a" * 30
-    _append(pending, f"HF_TOKEN={secret} python train.py --token {secret}",
-            report_json=json.dumps({"message": f"401 for {secret}"}), probes={"env": f"token {secret}"})
+    _append(
+        pending,
+        f"HF_TOKEN={secret} python train.py --token {secret}",
+        report_json=json.dumps({"message": f"401 for {secret}"}),
+        probes={"env": f"token {secret}"},
+    )
     text = pending.read_text()
     assert secret not in text and "***" in text
 
@@ -105,8 +119,10 @@ def test_a_version_2_database_upgrades_and_takes_the_journal(tmp_path):
     for statements in MIGRATIONS[:2]:
         for statement in statements:
             conn.execute(statement)
-    conn.execute("INSERT INTO incidents(created_at, command, source, entry_ids) VALUES (?,?,?,?)",
-                 ("2026-01-01T00:00:00+00:00", "old", "capture", "[]"))
+    conn.execute(
+        "INSERT INTO incidents(created_at, command, source, entry_ids) VALUES (?,?,?,?)",
+        ("2026-01-01T00:00:00+00:00", "old", "capture", "[]"),
+    )
     conn.execute("PRAGMA user_version=2")
     conn.commit()
     conn.close()
@@ -121,8 +137,9 @@ def test_an_unwritable_history_is_a_warning_not_a_failure(tmp_path, monkeypatch)
     user.mkdir()
     (user / "progress.incidents.jsonl").mkdir()  # a folder where the journal should be: every append fails
     env = dict(os.environ, DIAGNOSE_USER_DIR=str(user))
-    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "explain", str(PASTE)],
-                          capture_output=True, text=True, env=env, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", "explain", str(PASTE)], capture_output=True, text=True, env=env, cwd=REPO
+    )
     assert done.returncode == 0
     assert "warning: incident not saved to history" in done.stderr
     assert "target_modules names no layer of this model" in done.stderr
@@ -131,8 +148,14 @@ def test_an_unwritable_history_is_a_warning_not_a_failure(tmp_path, monkeypatch)
 def test_the_history_keeps_the_log_without_tokens(_user_dir):
     secret = "hf_" + "b" * 34
     paste = PASTE.read_text() + f"\nrun with HF_TOKEN={secret}\n"
-    done = subprocess.run([sys.executable, "-m", "diagnose.cli", "explain", "--json", "-"], input=paste,
-                          capture_output=True, text=True, env=dict(os.environ), cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "diagnose.cli", "explain", "--json", "-"],
+        input=paste,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        cwd=REPO,
+    )
     assert done.returncode == 0, done.stderr
     [summary] = list_incidents()
     log = get_incident(summary.id).log
@@ -158,8 +181,13 @@ def test_only_the_newest_logs_are_kept(tmp_path, monkeypatch):
     with ProgressStore(database) as store:
         logs = {i.command: store.get_incident(i.id).log for i in store.list_incidents()}
         reports = [store.get_incident(i.id).report for i in store.list_incidents()]
-    assert logs == {"run 4": "log of run 4", "run 3": "log of run 3", "run 2": "log of run 2",
-                    "run 1": None, "run 0": None}
+    assert logs == {
+        "run 4": "log of run 4",
+        "run 3": "log of run 3",
+        "run 2": "log of run 2",
+        "run 1": None,
+        "run 0": None,
+    }
     assert all(reports)  # the diagnosis itself stays
 
 

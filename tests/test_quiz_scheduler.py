@@ -6,20 +6,23 @@ from datetime import timedelta
 
 import pytest
 from fsrs import Card, Rating, Scheduler, State
+from quiz_support import T0, entries, question
 
 from diagnose.quiz.grading import grade
 from diagnose.quiz.scheduler import QuizScheduler, parse_rating, rating_for
 from diagnose.quiz.session import QuizEngine
 from diagnose.quiz.store import ProgressStore
-from quiz_support import T0, entries, question
 
 
-@pytest.mark.parametrize(("rating", "interval", "state"), [
-    (Rating.Again, timedelta(minutes=1), State.Learning),
-    (Rating.Hard, timedelta(minutes=5, seconds=30), State.Learning),
-    (Rating.Good, timedelta(minutes=10), State.Learning),
-    (Rating.Easy, timedelta(days=8), State.Review),
-])
+@pytest.mark.parametrize(
+    ("rating", "interval", "state"),
+    [
+        (Rating.Again, timedelta(minutes=1), State.Learning),
+        (Rating.Hard, timedelta(minutes=5, seconds=30), State.Learning),
+        (Rating.Good, timedelta(minutes=10), State.Learning),
+        (Rating.Easy, timedelta(days=8), State.Review),
+    ],
+)
 def test_first_review_of_a_new_card(rating, interval, state):
     scheduler = QuizScheduler(enable_fuzzing=False)
     card, log = scheduler.review(scheduler.new_card("q", T0), rating, T0)
@@ -63,8 +66,10 @@ def test_naive_datetimes_are_refused():
 
 def test_grade_to_rating_and_override():
     q = question("lora-memory-savings")
-    wrong, partial, right = (grade(q, a) for a in (
-        "no idea", "optimizer state and gradients", "optimizer state, gradients, frozen weights, activations"))
+    wrong, partial, right = (
+        grade(q, a)
+        for a in ("no idea", "optimizer state and gradients", "optimizer state, gradients, frozen weights, activations")
+    )
     assert rating_for(wrong) == Rating.Again
     assert rating_for(partial) == Rating.Hard
     assert rating_for(right) == Rating.Good
@@ -81,8 +86,7 @@ def test_engine_due_dates_move_with_each_rating(tmp_path):
     """Through the engine and the store: each rating moves the stored due date as FSRS says."""
     with ProgressStore(tmp_path / "p.sqlite3") as store:
         engine = QuizEngine(entries(), store, QuizScheduler(enable_fuzzing=False))
-        store.record_incident(command="python train.py", source="capture",
-                              entry_ids=["cuda-out-of-memory"], when=T0)
+        store.record_incident(command="python train.py", source="capture", entry_ids=["cuda-out-of-memory"], when=T0)
         item = engine.pick(T0, entry_ids=["cuda-out-of-memory"])[0]
         assert item.id == "lora-memory-savings" and item.new
 
@@ -98,7 +102,7 @@ def test_engine_due_dates_move_with_each_rating(tmp_path):
         assert out.outcome.rating == Rating.Easy
         card = store.get_card(item.id).card
         expected, _ = Scheduler(enable_fuzzing=False).review_card(
-            Scheduler(enable_fuzzing=False).review_card(Card(card_id=1, due=T0), Rating.Hard, T0)[0],
-            Rating.Easy, later)
+            Scheduler(enable_fuzzing=False).review_card(Card(card_id=1, due=T0), Rating.Hard, T0)[0], Rating.Easy, later
+        )
         assert card.due == expected.due and card.state == State.Review
         assert [r.rating for r in store.reviews(item.id)] == [Rating.Hard, Rating.Easy]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from quiz_support import T0, entries, lora_probes
 
 from diagnose.errors import UsageError
 from diagnose.quiz.params import SCALING_ID, from_probes, scaling_factor
 from diagnose.quiz.scheduler import QuizScheduler
 from diagnose.quiz.session import QuizEngine, interval_words
 from diagnose.quiz.store import ProgressStore
-from quiz_support import T0, entries, lora_probes
 
 
 @pytest.fixture
@@ -28,8 +28,12 @@ def test_nothing_met_means_nothing_to_review_unless_all(store):
     engine = engine_for(store)
     assert engine.pick(T0) == []
     ids = [i.id for i in engine.pick(T0, include_all=True, limit=None)]
-    assert ids == ["gpt2-attention-module-names", "target-modules-match-rule",
-                   "lora-memory-savings", "rank-halving-scaling"]
+    assert ids == [
+        "gpt2-attention-module-names",
+        "target-modules-match-rule",
+        "lora-memory-savings",
+        "rank-halving-scaling",
+    ]
     assert [i.id for i in engine.pick(T0, include_all=True, limit=2)] == ids[:2]
 
 
@@ -38,16 +42,22 @@ def test_met_entries_first_most_recent_first_and_due_before_new(store):
     store.record_incident(command="a", source="text", entry_ids=["peft-target-modules-not-found"], when=T0)
     store.record_incident(command="b", source="text", entry_ids=["cuda-out-of-memory"], when=T0 + timedelta(hours=1))
     now = T0 + timedelta(hours=2)
-    assert [i.id for i in engine.pick(now)] == ["lora-memory-savings", "rank-halving-scaling",
-                                                "gpt2-attention-module-names", "target-modules-match-rule"]
+    assert [i.id for i in engine.pick(now)] == [
+        "lora-memory-savings",
+        "rank-halving-scaling",
+        "gpt2-attention-module-names",
+        "target-modules-match-rule",
+    ]
     engine.answer(engine.item("target-modules-match-rule", now), "b", now)  # Good: back in 10 minutes
     engine.answer(engine.item("rank-halving-scaling", now), "", now)  # Again: back in 1 minute
     assert [i.id for i in engine.pick(now)] == ["lora-memory-savings", "gpt2-attention-module-names"]
     later = now + timedelta(minutes=11)
     picked = engine.pick(later)
     assert [(i.id, i.new) for i in picked] == [
-        ("rank-halving-scaling", False), ("target-modules-match-rule", False),  # due, oldest due first
-        ("lora-memory-savings", True), ("gpt2-attention-module-names", True),
+        ("rank-halving-scaling", False),
+        ("target-modules-match-rule", False),  # due, oldest due first
+        ("lora-memory-savings", True),
+        ("gpt2-attention-module-names", True),
     ]
     assert picked[0].due == now + timedelta(minutes=1)
 
@@ -55,7 +65,9 @@ def test_met_entries_first_most_recent_first_and_due_before_new(store):
 def test_entry_filter(store):
     engine = engine_for(store)
     assert [i.id for i in engine.pick(T0, entry_ids=["cuda-out-of-memory"])] == [
-        "lora-memory-savings", "rank-halving-scaling"]
+        "lora-memory-savings",
+        "rank-halving-scaling",
+    ]
     assert engine.pick(T0, entry_ids=["pad-token-missing"]) == []  # an entry without questions
     with pytest.raises(UsageError, match="no KB entry 'nope'"):
         engine.pick(T0, entry_ids=["nope"])
@@ -79,8 +91,13 @@ def test_orphaned_cards_are_kept_and_reported(store):
 
 def test_question_parameterised_by_the_incident(store):
     engine = engine_for(store)
-    store.record_incident(command="python train.py", source="capture", entry_ids=["peft-target-modules-not-found"],
-                          probes=lora_probes(r=8, lora_alpha=16), when=T0)
+    store.record_incident(
+        command="python train.py",
+        source="capture",
+        entry_ids=["peft-target-modules-not-found"],
+        probes=lora_probes(r=8, lora_alpha=16),
+        when=T0,
+    )
     items = {i.id: i for i in engine.pick(T0)}
     item = items[SCALING_ID]
     assert item.new and item.params == {"r": 8, "lora_alpha": 16, "use_rslora": False}
@@ -94,8 +111,13 @@ def test_question_parameterised_by_the_incident(store):
     assert not wrong.correct and wrong.missing == ["2"]
 
     # a later incident with another config: the question follows the user's current config
-    store.record_incident(command="python train.py", source="capture", entry_ids=["cuda-out-of-memory"],
-                          probes=lora_probes(r=16, lora_alpha=8, use_rslora=True), when=T0 + timedelta(hours=1))
+    store.record_incident(
+        command="python train.py",
+        source="capture",
+        entry_ids=["cuda-out-of-memory"],
+        probes=lora_probes(r=16, lora_alpha=8, use_rslora=True),
+        when=T0 + timedelta(hours=1),
+    )
     later = T0 + timedelta(days=3)
     item = {i.id: i for i in engine.pick(later)}[SCALING_ID]
     assert not item.new and item.question.concepts == ["2"]  # 8 / sqrt(16)
@@ -103,14 +125,20 @@ def test_question_parameterised_by_the_incident(store):
     assert engine.grade(item, "two").correct
 
 
-@pytest.mark.parametrize("probes", [
-    None, {}, {"peft_configs": "nope"}, {"peft_configs": [None, 3, {"class": "LoraConfig"}]},
-    {"peft_configs": [{"class": "LoraConfig", "fields": {"r": 0, "lora_alpha": 16}}]},
-    {"peft_configs": [{"class": "LoraConfig", "fields": {"r": "8", "lora_alpha": 16}}]},
-    {"peft_configs": [{"class": "LoraConfig", "fields": {"r": True, "lora_alpha": 16}}]},
-    {"peft_configs": [{"class": "LoraConfig", "fields": {"r": 8, "lora_alpha": 16, "rank_pattern": {"x": 4}}}]},
-    {"peft_configs": [{"class": "IA3Config", "fields": {"target_modules": ["c_attn"]}}]},
-])
+@pytest.mark.parametrize(
+    "probes",
+    [
+        None,
+        {},
+        {"peft_configs": "nope"},
+        {"peft_configs": [None, 3, {"class": "LoraConfig"}]},
+        {"peft_configs": [{"class": "LoraConfig", "fields": {"r": 0, "lora_alpha": 16}}]},
+        {"peft_configs": [{"class": "LoraConfig", "fields": {"r": "8", "lora_alpha": 16}}]},
+        {"peft_configs": [{"class": "LoraConfig", "fields": {"r": True, "lora_alpha": 16}}]},
+        {"peft_configs": [{"class": "LoraConfig", "fields": {"r": 8, "lora_alpha": 16, "rank_pattern": {"x": 4}}}]},
+        {"peft_configs": [{"class": "IA3Config", "fields": {"target_modules": ["c_attn"]}}]},
+    ],
+)
 def test_odd_probes_give_no_parameterised_question(probes):
     assert from_probes(probes) == []
 
@@ -147,8 +175,11 @@ def test_stats(store):
     assert (empty.cards, empty.reviews, empty.retention, empty.new_available, empty.entries_met) == (0, 0, None, 2, 1)
     engine.answer(engine.item("lora-memory-savings", T0), "gradients", T0)  # Again
     engine.answer(engine.item("rank-halving-scaling", T0), "half", T0)  # Good
-    engine.answer(engine.item("lora-memory-savings", T0 + timedelta(minutes=2)),
-                  "gradients, optimizer state, activations", T0 + timedelta(minutes=2))  # Hard
+    engine.answer(
+        engine.item("lora-memory-savings", T0 + timedelta(minutes=2)),
+        "gradients, optimizer state, activations",
+        T0 + timedelta(minutes=2),
+    )  # Hard
     stats = engine.stats(T0 + timedelta(minutes=3))
     assert stats.cards == 2 and stats.reviews == 3 and stats.reviewed_questions == 2
     assert stats.retention == pytest.approx(2 / 3)
@@ -161,8 +192,9 @@ def test_stats(store):
 
 
 def test_accepts_a_loaded_knowledge_base(store, tmp_path):
-    from diagnose.kb.loader import load_kb
     from quiz_support import write_kb
+
+    from diagnose.kb.loader import load_kb
 
     kb = load_kb([write_kb(tmp_path / "kb")], shipped=None)
     assert not kb.problems
@@ -170,9 +202,16 @@ def test_accepts_a_loaded_knowledge_base(store, tmp_path):
     assert len(engine.pick(T0, include_all=True, limit=None)) == 4
 
 
-@pytest.mark.parametrize(("seconds", "words"), [
-    (0, "now"), (60, "in a minute"), (600, "in 10 minutes"), (5 * 3600, "in 5 hours"),
-    (86400 * 1.2, "tomorrow"), (86400 * 8, "in 8 days"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (0, "now"),
+        (60, "in a minute"),
+        (600, "in 10 minutes"),
+        (5 * 3600, "in 5 hours"),
+        (86400 * 1.2, "tomorrow"),
+        (86400 * 8, "in 8 days"),
+    ],
+)
 def test_interval_words(seconds, words):
     assert interval_words(timedelta(seconds=seconds)) == words

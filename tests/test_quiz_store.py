@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from fsrs import Card, Rating
+from quiz_support import T0, entries, lora_probes
 
 from diagnose import paths
 from diagnose.errors import DiagnoseError
@@ -33,7 +34,6 @@ from diagnose.quiz.store import (
     list_incidents,
     record_incident,
 )
-from quiz_support import T0, entries, lora_probes
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,13 +44,24 @@ def _v1_database(path: Path) -> None:
     for statement in MIGRATIONS[0]:
         conn.execute(statement)
     card = Card(card_id=7, due=T0 + timedelta(days=3), last_review=T0, stability=3.0, difficulty=5.0)
-    conn.execute("INSERT INTO cards VALUES (?,?,?,?)",
-                 ("lora-memory-savings", "cuda-out-of-memory", card.to_json(), card.due.timestamp()))
-    conn.execute("INSERT INTO reviews(question_id, entry_id, rating, reviewed_at, log_json) VALUES (?,?,?,?,?)",
-                 ("lora-memory-savings", "cuda-out-of-memory", 3, T0.isoformat(),
-                  json.dumps({"card_id": 7, "rating": 3, "review_datetime": T0.isoformat(), "review_duration": None})))
-    conn.execute("INSERT INTO incidents(created_at, command, source, entry_ids, report) VALUES (?,?,?,?,?)",
-                 (T0.isoformat(), "python train.py", "capture", '["cuda-out-of-memory"]', '{"schema": 1}'))
+    conn.execute(
+        "INSERT INTO cards VALUES (?,?,?,?)",
+        ("lora-memory-savings", "cuda-out-of-memory", card.to_json(), card.due.timestamp()),
+    )
+    conn.execute(
+        "INSERT INTO reviews(question_id, entry_id, rating, reviewed_at, log_json) VALUES (?,?,?,?,?)",
+        (
+            "lora-memory-savings",
+            "cuda-out-of-memory",
+            3,
+            T0.isoformat(),
+            json.dumps({"card_id": 7, "rating": 3, "review_datetime": T0.isoformat(), "review_duration": None}),
+        ),
+    )
+    conn.execute(
+        "INSERT INTO incidents(created_at, command, source, entry_ids, report) VALUES (?,?,?,?,?)",
+        (T0.isoformat(), "python train.py", "capture", '["cuda-out-of-memory"]', '{"schema": 1}'),
+    )
     conn.execute("PRAGMA user_version=1")
     conn.commit()
     conn.close()
@@ -162,8 +173,12 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
     ProgressStore(path).close()
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    procs = [subprocess.Popen([sys.executable, str(script), str(path), name, str(REPO)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for name in ("tui", "cli")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), name, str(REPO)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        for name in ("tui", "cli")
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err.decode()
@@ -179,11 +194,18 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path):
 
 def test_incident_history(tmp_path):
     path = tmp_path / "p.sqlite3"
-    first = record_incident(command="python train.py --lr 1e-4", source="capture",
-                            entry_ids=["peft-target-modules-not-found"], report={"schema": 1, "diagnoses": []},
-                            probes=lora_probes(), when=T0, path=path)
-    second = record_incident(command="diagnose explain paste.txt", source="text", entry_ids=[],
-                             when=T0 + timedelta(hours=1), path=path)
+    first = record_incident(
+        command="python train.py --lr 1e-4",
+        source="capture",
+        entry_ids=["peft-target-modules-not-found"],
+        report={"schema": 1, "diagnoses": []},
+        probes=lora_probes(),
+        when=T0,
+        path=path,
+    )
+    second = record_incident(
+        command="diagnose explain paste.txt", source="text", entry_ids=[], when=T0 + timedelta(hours=1), path=path
+    )
     listed = list_incidents(10, path=path)
     assert [i.id for i in listed] == [second, first]  # newest first
     assert listed[1].source == "capture" and listed[1].created_at == T0
@@ -200,9 +222,11 @@ def test_incident_history_never_stores_tokens_and_bounds_size(tmp_path):
     with ProgressStore(tmp_path / "p.sqlite3") as store:
         incident = store.record_incident(
             command="HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyz python train.py --token hf_ZYXWVUTSRQPONMLKJIH",
-            source="capture", entry_ids=["hub-gated-repo"],
+            source="capture",
+            entry_ids=["hub-gated-repo"],
             report={"message": "401 for token hf_abcdefghijklmnopqrst"},
-            probes={"huge": "x" * (store_module.MAX_PAYLOAD_BYTES + 10)})
+            probes={"huge": "x" * (store_module.MAX_PAYLOAD_BYTES + 10)},
+        )
         record = store.get_incident(incident)
         dumped = json.dumps([record.command, record.report, record.probes])
         assert "hf_abc" not in dumped and "hf_ZYX" not in dumped
@@ -212,8 +236,9 @@ def test_incident_history_never_stores_tokens_and_bounds_size(tmp_path):
 
 def _populate(store: ProgressStore) -> None:
     engine = QuizEngine(entries(), store, QuizScheduler(enable_fuzzing=False))
-    store.record_incident(command="python train.py", source="capture", entry_ids=["cuda-out-of-memory"],
-                          probes=lora_probes(), when=T0)
+    store.record_incident(
+        command="python train.py", source="capture", entry_ids=["cuda-out-of-memory"], probes=lora_probes(), when=T0
+    )
     for item in engine.pick(T0):
         engine.answer(item, "gradients 0.5 2", T0)
 
@@ -248,16 +273,28 @@ def test_import_keeps_the_more_recently_reviewed_card(tmp_path):
         assert store.get_card("lora-memory-savings").card.due == newer_due
 
 
-@pytest.mark.parametrize("data", [[], {"format": "other"}, {"format": "lora-diagnose-progress", "version": 99},
-                                  {"format": "lora-diagnose-progress", "version": 1, "cards": {}}])
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        {"format": "other"},
+        {"format": "lora-diagnose-progress", "version": 99},
+        {"format": "lora-diagnose-progress", "version": 1, "cards": {}},
+    ],
+)
 def test_import_rejects_foreign_files(tmp_path, data):
     with ProgressStore(tmp_path / "p.sqlite3") as store, pytest.raises(ExportFormatError):
         store.import_data(data)
 
 
 def test_import_skips_unreadable_items_with_warnings(tmp_path):
-    data = {"format": "lora-diagnose-progress", "version": 1,
-            "cards": [{"question_id": "q"}], "reviews": [{"log": {}}], "incidents": [{"created_at": "nope"}]}
+    data = {
+        "format": "lora-diagnose-progress",
+        "version": 1,
+        "cards": [{"question_id": "q"}],
+        "reviews": [{"log": {}}],
+        "incidents": [{"created_at": "nope"}],
+    }
     with ProgressStore(tmp_path / "p.sqlite3") as store:
         summary = store.import_data(data)
         assert len(summary.warnings) == 3 and store.cards() == []
@@ -277,6 +314,7 @@ def test_one_store_shared_by_threads(tmp_path):
 
     errors = []
     with ProgressStore(tmp_path / "p.sqlite3") as store:
+
         def work(n):
             try:
                 for i in range(20):

@@ -36,18 +36,28 @@ def _probes_from_live_config(config) -> dict:
     return {"peft_configs": [{"class": type(config).__name__, "fields": fields}]}
 
 
-@pytest.mark.parametrize(("r", "lora_alpha", "use_rslora"), [
-    (8, 16, False), (16, 16, False), (4, 32, False), (3, 16, False), (64, 16, False),
-    (16, 8, True), (8, 16, True), (1, 1, False),
-])
+@pytest.mark.parametrize(
+    ("r", "lora_alpha", "use_rslora"),
+    [
+        (8, 16, False),
+        (16, 16, False),
+        (4, 32, False),
+        (3, 16, False),
+        (64, 16, False),
+        (16, 8, True),
+        (8, 16, True),
+        (1, 1, False),
+    ],
+)
 def test_scaling_answer_equals_peft_layer_scaling(gpt2_dir, r, lora_alpha, use_rslora):
     from peft import LoraConfig, get_peft_model
     from peft.tuners.lora import LoraLayer
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(gpt2_dir)
-    config = LoraConfig(r=r, lora_alpha=lora_alpha, use_rslora=use_rslora, target_modules=["c_attn"],
-                        fan_in_fan_out=True)
+    config = LoraConfig(
+        r=r, lora_alpha=lora_alpha, use_rslora=use_rslora, target_modules=["c_attn"], fan_in_fan_out=True
+    )
     peft_model = get_peft_model(model, config)
     layers = [m for m in peft_model.modules() if isinstance(m, LoraLayer)]
     assert layers, "no LoRA layer was created"
@@ -74,8 +84,10 @@ def test_scaling_question_from_the_capture_hooks_own_probe(gpt2_dir):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(gpt2_dir),
-                           LoraConfig(r=8, lora_alpha=16, target_modules=["c_attn"], fan_in_fan_out=True))
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(gpt2_dir),
+        LoraConfig(r=8, lora_alpha=16, target_modules=["c_attn"], fan_in_fan_out=True),
+    )
     probe = json.loads(json.dumps(config_fields(model.peft_config["default"])))
     [(_, params)] = from_probes({"peft_configs": [probe]})
     layer = model.base_model.model.transformer.h[0].attn.c_attn

@@ -25,13 +25,16 @@ def _script(tmp_path: Path, body: str, name: str = "child.py") -> Path:
 
 def _bare_and_wrapped(script: Path, *args: str, timeout: float = 120):
     bare = subprocess.run([sys.executable, str(script), *args], capture_output=True, timeout=timeout, env=env())
-    wrapped = subprocess.run([*DIAGNOSE, "run", "--no-quiz", str(script), *args], capture_output=True,
-                             timeout=timeout, env=env())
+    wrapped = subprocess.run(
+        [*DIAGNOSE, "run", "--no-quiz", str(script), *args], capture_output=True, timeout=timeout, env=env()
+    )
     return bare, wrapped
 
 
 def test_binary_carriage_returns_and_20mb_pass_byte_for_byte(tmp_path):
-    script = _script(tmp_path, """
+    script = _script(
+        tmp_path,
+        """
         import os, random, sys
         rng = random.Random(7)
         out = sys.stdout.buffer
@@ -43,7 +46,8 @@ def test_binary_carriage_returns_and_20mb_pass_byte_for_byte(tmp_path):
         for _ in range(20):
             out.write(chunk)
         out.flush()
-    """)
+    """,
+    )
     bare, wrapped = _bare_and_wrapped(script)
     assert bare.returncode == wrapped.returncode == 0
     assert len(wrapped.stdout) == 65536 + 20 * 2**20
@@ -69,8 +73,9 @@ def test_child_killed_by_sigkill_is_reported_and_mirrored(tmp_path):
 
 def _start_wrapped_and_wait(script: Path, ready: Path) -> subprocess.Popen:
     """Start `diagnose run SCRIPT` and return once the child has written READY."""
-    proc = subprocess.Popen([*DIAGNOSE, "run", "--no-quiz", str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env())
+    proc = subprocess.Popen(
+        [*DIAGNOSE, "run", "--no-quiz", str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env()
+    )
     deadline = time.monotonic() + 30
     while not ready.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -79,7 +84,9 @@ def _start_wrapped_and_wait(script: Path, ready: Path) -> subprocess.Popen:
 
 def test_sigint_to_the_wrapper_reaches_the_child(tmp_path):
     ready = tmp_path / "ready"
-    script = _script(tmp_path, f"""
+    script = _script(
+        tmp_path,
+        f"""
         import pathlib, signal, sys, time
         def handler(signum, frame):
             print("child got SIGINT", flush=True)
@@ -87,7 +94,8 @@ def test_sigint_to_the_wrapper_reaches_the_child(tmp_path):
         signal.signal(signal.SIGINT, handler)
         pathlib.Path({str(ready)!r}).write_text("1")
         time.sleep(30)
-    """)
+    """,
+    )
     proc = _start_wrapped_and_wait(script, ready)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
@@ -97,11 +105,14 @@ def test_sigint_to_the_wrapper_reaches_the_child(tmp_path):
 
 def test_sigterm_is_forwarded_and_the_signal_death_mirrored(tmp_path):
     ready = tmp_path / "ready"
-    script = _script(tmp_path, f"""
+    script = _script(
+        tmp_path,
+        f"""
         import pathlib, time
         pathlib.Path({str(ready)!r}).write_text("1")
         time.sleep(30)
-    """)
+    """,
+    )
     proc = _start_wrapped_and_wait(script, ready)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
@@ -136,11 +147,14 @@ def _run_in_pty(argv: list[str], timeout: float = 60) -> tuple[bytes, int]:
 
 
 def test_child_sees_a_terminal_when_the_user_has_one(tmp_path):
-    script = _script(tmp_path, """
+    script = _script(
+        tmp_path,
+        """
         import os, sys
         print("isatty", sys.stdin.isatty(), sys.stdout.isatty(), sys.stderr.isatty())
         print("size", os.get_terminal_size(sys.stdout.fileno()).columns, os.get_terminal_size(sys.stderr.fileno()).lines)
-    """)
+    """,
+    )
     out, code = _run_in_pty([*DIAGNOSE, "run", "--no-quiz", str(script)])
     assert code == 0
     assert b"isatty True True True" in out
@@ -156,11 +170,14 @@ def test_child_sees_no_terminal_when_piped(tmp_path):
 
 
 def test_environment_and_sys_path_are_the_users(tmp_path):
-    script = _script(tmp_path, """
+    script = _script(
+        tmp_path,
+        """
         import json, os, sys
         keep = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DIAGNOSE_CAPTURE_DIR")}
         print(json.dumps({"env": keep, "path": sys.path[1:]}, sort_keys=True))
-    """)
+    """,
+    )
     bare, wrapped = _bare_and_wrapped(script)
     assert wrapped.stdout == bare.stdout
 
@@ -174,20 +191,32 @@ def test_success_prints_no_diagnosis_noise(tmp_path):
 
 def test_dash_m_and_commands_are_targets(tmp_path):
     (tmp_path / "mymod.py").write_text("import sys; print('module', sys.argv[1:]); sys.exit(4)")
-    done = subprocess.run([*DIAGNOSE, "run", "--no-quiz", "-m", "mymod", "a", "--flag"], capture_output=True,
-                          cwd=tmp_path, timeout=60, env=env(PYTHONPATH=str(tmp_path)))
+    done = subprocess.run(
+        [*DIAGNOSE, "run", "--no-quiz", "-m", "mymod", "a", "--flag"],
+        capture_output=True,
+        cwd=tmp_path,
+        timeout=60,
+        env=env(PYTHONPATH=str(tmp_path)),
+    )
     assert done.stdout == b"module ['a', '--flag']\n" and done.returncode == 4
-    done = subprocess.run([*DIAGNOSE, "run", "--no-quiz", "--", sys.executable, "-c", "print(6*7)"],
-                          capture_output=True, timeout=60, env=env())
+    done = subprocess.run(
+        [*DIAGNOSE, "run", "--no-quiz", "--", sys.executable, "-c", "print(6*7)"],
+        capture_output=True,
+        timeout=60,
+        env=env(),
+    )
     assert done.stdout == b"42\n" and done.returncode == 0
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["run", "no/such/script.py"], b"no such script"),
-    (["run", "no-such-command-xyz"], b"command not found"),
-    (["run"], b"give a script"),
-    (["frobnicate"], b"invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "no/such/script.py"], b"no such script"),
+        (["run", "no-such-command-xyz"], b"command not found"),
+        (["run"], b"give a script"),
+        (["frobnicate"], b"invalid choice"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(argv, message):
     done = subprocess.run([*DIAGNOSE, *argv], capture_output=True, timeout=60, env=env())
     assert done.returncode == 2

@@ -40,9 +40,19 @@ def test_plain_traceback_with_log_lines_around():
     assert not exc.frames[0].in_library and exc.frames[1].in_library
 
 
-@pytest.mark.parametrize("prefix", ["[rank0]: ", "[rank3]:", "rank1: ", "[default0]:",
-                                    "2026-11-28 10:15:32,123 - ERROR - ", "[2026-11-28 10:15:32] ",
-                                    "2026-11-28T10:15:32.123Z ", "[10:15:32] "])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "[rank0]: ",
+        "[rank3]:",
+        "rank1: ",
+        "[default0]:",
+        "2026-11-28 10:15:32,123 - ERROR - ",
+        "[2026-11-28 10:15:32] ",
+        "2026-11-28T10:15:32.123Z ",
+        "[10:15:32] ",
+    ],
+)
 def test_line_prefixes_are_removed(prefix):
     text = "\n".join(prefix + line for line in PLAIN.splitlines())
     exc = _final(text)
@@ -107,8 +117,10 @@ def test_cut_off_at_the_start():
 
 
 def test_only_the_final_line():
-    exc = _final("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total "
-                 "capacity of 23.65 GiB of which 1.12 GiB is free.")
+    exc = _final(
+        "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a total "
+        "capacity of 23.65 GiB of which 1.12 GiB is free."
+    )
     assert exc.qualname == "torch.OutOfMemoryError" and exc.type == "OutOfMemoryError"
     assert exc.message.startswith("CUDA out of memory")
 
@@ -130,8 +142,10 @@ def test_builtin_exceptions_get_their_mro_from_text():
     assert exc.mro[:3] == ("ModuleNotFoundError", "ImportError", "Exception")
 
 
-@pytest.mark.parametrize("text", ["", "all good, loss=0.12\nsaved checkpoint", "INFO: Error rate 0.1 is fine",
-                                  "Epoch 1: ValidationError count 0"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "all good, loss=0.12\nsaved checkpoint", "INFO: Error rate 0.1 is fine", "Epoch 1: ValidationError count 0"],
+)
 def test_no_error_means_no_exception(text):
     assert parse_text(text).exception is None
 
@@ -151,13 +165,30 @@ def test_huge_paste_keeps_its_end():
 
 IPYTHON = Path(__file__).resolve().parent / "data" / "ipython"
 IPYTHON_CASES = {  # file: (entry, the cell frame's file, its line and code)
-    "ipython-9.18.1.txt": ("peft-target-modules-not-found", "Cell In[1]", 9, "model = get_peft_model(model, lora_config)"),
-    "ipython-7.34.0.txt": ("peft-target-modules-not-found", "<ipython-input-1-11c47274e0ca>", 9,
-                           "model = get_peft_model(model, lora_config)"),
-    "attribute-ipython-9.18.1.txt": ("peft-model-missing-attribute", "Cell In[1]", 3,
-                                     "model.print_trainable_parameters()"),
-    "attribute-ipython-7.34.0.txt": ("peft-model-missing-attribute", "<ipython-input-1-", 3,
-                                     "model.print_trainable_parameters()"),
+    "ipython-9.18.1.txt": (
+        "peft-target-modules-not-found",
+        "Cell In[1]",
+        9,
+        "model = get_peft_model(model, lora_config)",
+    ),
+    "ipython-7.34.0.txt": (
+        "peft-target-modules-not-found",
+        "<ipython-input-1-11c47274e0ca>",
+        9,
+        "model = get_peft_model(model, lora_config)",
+    ),
+    "attribute-ipython-9.18.1.txt": (
+        "peft-model-missing-attribute",
+        "Cell In[1]",
+        3,
+        "model.print_trainable_parameters()",
+    ),
+    "attribute-ipython-7.34.0.txt": (
+        "peft-model-missing-attribute",
+        "<ipython-input-1-",
+        3,
+        "model.print_trainable_parameters()",
+    ),
 }
 
 

@@ -10,12 +10,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from diagnose.tui.app import make_app
+from diagnose.tui.child import PtyRunner
+from diagnose.tui.messages import Diagnosed, QuizAnswered, RunFinished
 from textual.widgets import Input, OptionList
-
-from diagnose.quiz.store import ProgressStore
-from tui.app import make_app
-from tui.child import PtyRunner
-from tui.messages import Diagnosed, QuizAnswered, RunFinished
 from tui_helpers import (
     ENTRY_ID,
     EXAMPLE,
@@ -31,6 +29,8 @@ from tui_helpers import (
     wait_for_run,
     wait_until,
 )
+
+from diagnose.quiz.store import ProgressStore
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +58,7 @@ class Messages(list):
 
 def script_app(tmp_path, name, **options):
     options.setdefault("kb", one_entry_kb(tmp_path))
-    return make_app([f"tests/data/tui/scripts/{name}"], clock=fixed_clock, now=fixed_now, start_dir=SCRIPTS,
-                    **options)
+    return make_app([f"tests/data/tui/scripts/{name}"], clock=fixed_clock, now=fixed_now, start_dir=SCRIPTS, **options)
 
 
 # -- run → diagnosis
@@ -112,9 +111,11 @@ async def test_a_succeeding_script_shows_its_bar_collapsed_and_no_diagnosis(tmp_
         assert screen.result.exit_code == 0 and not seen.of(Diagnosed)
         assert "exited 0" in str(screen.status_text())
         lines = screen.log_view.lines()
-        assert lines == ["\x1b[32mloading model\x1b[0m done",
-                         "training: 100%|████████████████████| 100/100",
-                         "\x1b[1mfinished\x1b[0m: loss 0.1234"]
+        assert lines == [
+            "\x1b[32mloading model\x1b[0m done",
+            "training: 100%|████████████████████| 100/100",
+            "\x1b[1mfinished\x1b[0m: loss 0.1234",
+        ]
         assert "succeeded" in str(screen.diagnosis_panel.query_one(".placeholder").render())
 
 
@@ -149,8 +150,7 @@ async def test_stop_interrupts_a_running_child(tmp_path):
         assert "interrupted, cleaning up" in screen.log_view.lines()
         assert not seen.of(Diagnosed)  # a run the user stopped is not an error to diagnose
         await pilot.press("r")  # rerun
-        await wait_until(pilot, lambda: screen.state == "running" and screen.log_view.total_lines >= 2, 30,
-                         "the rerun")
+        await wait_until(pilot, lambda: screen.state == "running" and screen.log_view.total_lines >= 2, 30, "the rerun")
         await pilot.press("s")
         await wait_for_run(pilot, timeout=30)
 
@@ -160,8 +160,10 @@ def test_stop_escalates_to_sigterm_when_sigint_is_ignored(tmp_path):
     import time
 
     script = tmp_path / "stubborn.py"
-    script.write_text("import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-                      "print('ready', flush=True)\ntime.sleep(60)\n")
+    script.write_text(
+        "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "print('ready', flush=True)\ntime.sleep(60)\n"
+    )
     child = PtyRunner().start([str(script)], 80, 24)
     assert child.read(10) is not None
     child.send_signal(signal.SIGINT)
@@ -284,8 +286,19 @@ async def test_help_and_the_command_palette_cover_the_actions(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_for_run(pilot)
         titles = {command.title for command in app.get_system_commands(app.screen)}
-        assert {"Stop", "Rerun", "Search", "Diagnosis", "Quiz", "Follow", "Knowledge base", "History",
-                "Review questions", "Explain a traceback", "Help"} <= titles
+        assert {
+            "Stop",
+            "Rerun",
+            "Search",
+            "Diagnosis",
+            "Quiz",
+            "Follow",
+            "Knowledge base",
+            "History",
+            "Review questions",
+            "Explain a traceback",
+            "Help",
+        } <= titles
         await pilot.press("question_mark")
         await pilot.pause()
         assert type(app.screen).__name__ == "HelpScreen"
@@ -296,8 +309,9 @@ async def test_help_and_the_command_palette_cover_the_actions(tmp_path):
 
 
 def test_a_missing_script_is_a_usage_error_before_the_screen_is_taken(tmp_path):
+    from diagnose.tui.app import run_app
+
     from diagnose.errors import UsageError
-    from tui.app import run_app
 
     with pytest.raises(UsageError):
         run_app([str(tmp_path / "nope.py")], [])
@@ -309,7 +323,7 @@ def test_a_missing_script_is_a_usage_error_before_the_screen_is_taken(tmp_path):
 @pytest.mark.slow
 @async_test
 async def test_apply_patch_and_rerun_gets_past_the_error(tmp_path, monkeypatch):
-    from tui import patching
+    from diagnose.tui import patching
 
     if patching.applier() is None:
         pytest.skip("no patch-apply API in this installation")
@@ -344,9 +358,9 @@ async def test_apply_patch_and_rerun_gets_past_the_error(tmp_path, monkeypatch):
 
 @async_test
 async def test_a_choice_question_is_answered_from_the_list(tmp_path):
-    from diagnose.kb.loader import load_kb
+    from diagnose.tui.screens.review import ReviewScreen
 
-    from tui.screens.review import ReviewScreen
+    from diagnose.kb.loader import load_kb
 
     kb = load_kb([])
     choice = next(((loaded.id, q) for loaded in kb for q in loaded.entry.quiz if q.kind == "choice"), None)

@@ -1,9 +1,8 @@
 """Bytes → display lines: carriage returns collapse like a terminal, any byte split works."""
 
+from diagnose.tui.lines import MAX_PARTIAL, PLAIN_LIVE_ROWS, LineAssembler, collapse_cr
 from hypothesis import given
 from hypothesis import strategies as st
-
-from tui.lines import MAX_PARTIAL, PLAIN_LIVE_ROWS, LineAssembler, collapse_cr
 
 
 def feed_all(chunks):
@@ -115,8 +114,23 @@ def test_splitting_the_bytes_anywhere_gives_the_same_lines(data, cuts):
     assert feed_all(pieces)[0] == feed_all([data])[0]
 
 
-TOKENS = st.sampled_from([b"a", b"bc", b"\r", b"\n", b"\r\n", b"\x1b[A", b"\x1b[2A", b"\x1b[2K", b"\x1b[K",
-                          b"\x1bM", b"\x1b[31m", b"\x1b[0m", b"\xc3\xa9"])
+TOKENS = st.sampled_from(
+    [
+        b"a",
+        b"bc",
+        b"\r",
+        b"\n",
+        b"\r\n",
+        b"\x1b[A",
+        b"\x1b[2A",
+        b"\x1b[2K",
+        b"\x1b[K",
+        b"\x1bM",
+        b"\x1b[31m",
+        b"\x1b[0m",
+        b"\xc3\xa9",
+    ]
+)
 
 
 @given(st.lists(TOKENS, max_size=60))
@@ -124,8 +138,8 @@ def test_terminal_controls_give_the_same_screen_however_the_bytes_arrive(tokens)
     """Whole (the fast path for plain lines when it applies) or byte by byte (always the general path)."""
     data = b"".join(tokens)
     whole = feed_all([data])[0]
-    assert feed_all([data[i:i + 1] for i in range(len(data))])[0] == whole
-    assert feed_all([b"".join(tokens[:len(tokens) // 2]), b"".join(tokens[len(tokens) // 2:])])[0] == whole
+    assert feed_all([data[i : i + 1] for i in range(len(data))])[0] == whole
+    assert feed_all([b"".join(tokens[: len(tokens) // 2]), b"".join(tokens[len(tokens) // 2 :])])[0] == whole
 
 
 def test_blank_lines_a_program_prints_are_kept():

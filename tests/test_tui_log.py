@@ -1,9 +1,7 @@
 """The run view's log: bounded memory with a dropped-lines marker, colours, search, evidence, follow."""
 
+from diagnose.tui.widgets.log_view import LogView, plain
 from textual.app import App, ComposeResult
-
-from tui.widgets.log_view import LogView, plain
-
 from tui_helpers import async_test
 
 
@@ -73,7 +71,7 @@ async def test_ansi_colours_are_rendered_not_shown_as_codes():
 @async_test
 async def test_search_finds_lines_and_cycles_through_them():
     app = LogApp()
-    async with app.run_test(size=(60, 8)) as pilot:
+    async with app.run_test(size=(60, 8)):
         log = app.query_one(LogView)
         log.append([f"step {n}: loss {n / 10:.1f}" + (" WARNING nan" if n % 25 == 0 else "") for n in range(100)])
         assert log.search("warning") == 4

@@ -12,8 +12,7 @@ import time
 from datetime import timedelta
 
 import pytest
-
-from tui.app import make_app
+from diagnose.tui.app import make_app
 from tui_helpers import (
     ENTRY_ID,
     EXAMPLE,
@@ -48,8 +47,9 @@ def no_blink(app) -> None:
 
 
 def plain_app(tmp_path, target=(), **options):
-    return make_app(list(target), kb=one_entry_kb(tmp_path), clock=fixed_clock, now=fixed_now, start_dir=SCRIPTS,
-                    **options)
+    return make_app(
+        list(target), kb=one_entry_kb(tmp_path), clock=fixed_clock, now=fixed_now, start_dir=SCRIPTS, **options
+    )
 
 
 def example_app(tmp_path):
@@ -96,7 +96,7 @@ def test_run_quiz(snap_compare, tmp_path, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_patch_confirmation(snap_compare, tmp_path, size):
-    from tui import patching
+    from diagnose.tui import patching
 
     if patching.applier() is None:
         pytest.skip("no patch-apply API")
@@ -129,10 +129,13 @@ def test_kb_browser(snap_compare, tmp_path, size):
 def test_history(snap_compare, tmp_path, size):
     from diagnose.quiz.store import record_incident
 
-    record_incident(command="python train_llama.py --epochs 3", source="capture", entry_ids=[ENTRY_ID],
-                    when=FIXED_NOW - timedelta(days=2))
-    record_incident(command="explain forum-post.txt", source="text", entry_ids=[],
-                    when=FIXED_NOW - timedelta(hours=5))
+    record_incident(
+        command="python train_llama.py --epochs 3",
+        source="capture",
+        entry_ids=[ENTRY_ID],
+        when=FIXED_NOW - timedelta(days=2),
+    )
+    record_incident(command="explain forum-post.txt", source="text", entry_ids=[], when=FIXED_NOW - timedelta(hours=5))
 
     async def history(pilot):
         await pilot.press("h")

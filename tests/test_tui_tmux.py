@@ -14,11 +14,9 @@ import sys
 import time
 
 import pytest
-
 from tui_helpers import ENTRY_ID, EXAMPLE, ROOT
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
 
 def test_tui_in_a_real_terminal_shows_the_diagnosis_and_the_quiz(tmp_path):
@@ -30,13 +28,15 @@ def test_tui_in_a_real_terminal_shows_the_diagnosis_and_the_quiz(tmp_path):
     socket = f"diagnose-test-{os.getpid()}"
     tmux = ["tmux", "-L", socket, "-f", "/dev/null"]
     env = {"DIAGNOSE_USER_DIR": str(tmp_path / "user"), "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color"}
-    command = " ".join([f"{k}={shlex.quote(v)}" for k, v in env.items()]
-                       + [shlex.quote(sys.executable), "-m", "diagnose.cli", "tui",
-                          shlex.quote(str(EXAMPLE.relative_to(ROOT)))])
+    command = " ".join(
+        [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+        + [shlex.quote(sys.executable), "-m", "diagnose.cli", "tui", shlex.quote(str(EXAMPLE.relative_to(ROOT)))]
+    )
 
     def screen() -> str:
-        return subprocess.run([*tmux, "capture-pane", "-p", "-t", "tui"], capture_output=True, text=True,
-                              check=True).stdout
+        return subprocess.run(
+            [*tmux, "capture-pane", "-p", "-t", "tui"], capture_output=True, text=True, check=True
+        ).stdout
 
     def wait_for(text: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
@@ -48,8 +48,9 @@ def test_tui_in_a_real_terminal_shows_the_diagnosis_and_the_quiz(tmp_path):
             time.sleep(0.5)
         raise AssertionError(f"{text!r} not on screen after {timeout:.0f}s; the screen shows:\n{shown}")
 
-    subprocess.run([*tmux, "new-session", "-d", "-s", "tui", "-x", "100", "-y", "30", "-c", str(ROOT), command],
-                   check=True)
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", "tui", "-x", "100", "-y", "30", "-c", str(ROOT), command], check=True
+    )
     try:
         wait_for("running", 60)
         shown = wait_for(entry.title[:40], 240)

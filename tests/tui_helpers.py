@@ -67,8 +67,9 @@ async def wait_until(pilot, predicate, timeout: float = 60.0, what: str = "condi
 async def wait_for_run(pilot, timeout: float = 120.0) -> None:
     """Until the run screen's child has ended and its diagnosis (if any) is on screen."""
     screen = pilot.app.screen
-    await wait_until(pilot, lambda: getattr(screen, "state", "") in ("exited", "failed-to-start"), timeout,
-                     "the child to end")
+    await wait_until(
+        pilot, lambda: getattr(screen, "state", "") in ("exited", "failed-to-start"), timeout, "the child to end"
+    )
     await settle(pilot)
     await settle(pilot)  # the diagnosis arrives after the exit, then the quiz question after it
 
@@ -90,7 +91,7 @@ _RECORDINGS: dict = {}
 
 def recording_of(script: Path):
     """A real run of ``script``, recorded once per test process and replayed by many tests."""
-    from tui.replay import record
+    from diagnose.tui.replay import record
 
     key = str(script)
     if key not in _RECORDINGS:
@@ -101,8 +102,8 @@ def recording_of(script: Path):
 
 def replay_app(tmp_path, recording, **options):
     """The app as the CLI makes it, with the recorded run replayed instead of a new process."""
-    from tui.app import make_app
-    from tui.replay import ReplayRunner
+    from diagnose.tui.app import make_app
+    from diagnose.tui.replay import ReplayRunner
 
     options.setdefault("kb", one_entry_kb(tmp_path))
     options.setdefault("clock", fixed_clock)

@@ -14,13 +14,13 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+from diagnose.tui.child import PtyRunner, Runner
+from diagnose.tui.widgets.log_view import DEFAULT_MAX_LINES
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from diagnose.errors import UsageError
-from tui.child import PtyRunner, Runner
-from tui.widgets.log_view import DEFAULT_MAX_LINES
 
 
 class DiagnoseApp(App):
@@ -36,9 +36,18 @@ class DiagnoseApp(App):
         Binding("ctrl+t", "toggle_theme", "Light/dark theme", show=False),
     ]
 
-    def __init__(self, target: Sequence[str] = (), kb_dirs: Sequence[str] = (), *, runner: Runner | None = None,
-                 kb=None, clock: Callable[[], float] = time.monotonic, now: Callable[[], datetime] | None = None,
-                 start_dir: str | Path = ".", max_log_lines: int = DEFAULT_MAX_LINES) -> None:
+    def __init__(
+        self,
+        target: Sequence[str] = (),
+        kb_dirs: Sequence[str] = (),
+        *,
+        runner: Runner | None = None,
+        kb=None,
+        clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] | None = None,
+        start_dir: str | Path = ".",
+        max_log_lines: int = DEFAULT_MAX_LINES,
+    ) -> None:
         super().__init__()
         from diagnose.quiz.store import now_utc
 
@@ -53,7 +62,7 @@ class DiagnoseApp(App):
         self._kb_lock = threading.Lock()
 
     def on_mount(self) -> None:
-        from tui.screens.start import StartScreen
+        from diagnose.tui.screens.start import StartScreen
 
         self.push_screen(StartScreen())
         if self.target:
@@ -70,8 +79,9 @@ class DiagnoseApp(App):
                 self._kb = load_kb(self.kb_dirs)
                 if self._kb.problems:
                     first = self._kb.problems[0]
-                    self._notify_any_thread(f"{len(self._kb.problems)} KB file(s) skipped; first: {first}",
-                                            severity="warning")
+                    self._notify_any_thread(
+                        f"{len(self._kb.problems)} KB file(s) skipped; first: {first}", severity="warning"
+                    )
             return self._kb
 
     def diagnose_run(self, result):
@@ -112,39 +122,40 @@ class DiagnoseApp(App):
 
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            self.notify(f"{event.worker.group or 'task'} failed: {type(error).__name__}: {error}",
-                        severity="error", timeout=10)
+            self.notify(
+                f"{event.worker.group or 'task'} failed: {type(error).__name__}: {error}", severity="error", timeout=10
+            )
 
     # -- navigation
 
     def run_target(self, target: list[str]) -> None:
-        from tui.screens.run import RunScreen
+        from diagnose.tui.screens.run import RunScreen
 
         self.push_screen(RunScreen(target))
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen
+        from diagnose.tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
     def action_explain(self) -> None:
-        from tui.screens.explain import ExplainScreen
+        from diagnose.tui.screens.explain import ExplainScreen
 
         self.push_screen(ExplainScreen())
 
     def action_kb(self) -> None:
-        from tui.screens.kb import KBScreen
+        from diagnose.tui.screens.kb import KBScreen
 
         self.push_screen(KBScreen())
 
     def action_review(self) -> None:
-        from tui.screens.review import ReviewScreen
+        from diagnose.tui.screens.review import ReviewScreen
 
         self.push_screen(ReviewScreen())
 
     def action_history(self) -> None:
-        from tui.screens.history import HistoryScreen
+        from diagnose.tui.screens.history import HistoryScreen
 
         self.push_screen(HistoryScreen())
 
@@ -153,16 +164,21 @@ class DiagnoseApp(App):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key binding of the current screen and of the app is also a palette command."""
-        from tui.screens.help import bindings_of
+        from diagnose.tui.screens.help import bindings_of
 
         seen = set()
         for node, binding in [(screen, b) for b in bindings_of(screen)] + [(self, b) for b in bindings_of(self)]:
-            if (not binding.description or binding.description in seen or binding.action == "help"
-                    or (node is screen and binding.action.startswith("app."))):
+            if (
+                not binding.description
+                or binding.description in seen
+                or binding.action == "help"
+                or (node is screen and binding.action.startswith("app."))
+            ):
                 continue  # app actions are listed once, under the app's own (full) names
             seen.add(binding.description)
-            yield SystemCommand(binding.description, f"key: {self.get_key_display(binding)}",
-                                partial(node.run_action, binding.action))
+            yield SystemCommand(
+                binding.description, f"key: {self.get_key_display(binding)}", partial(node.run_action, binding.action)
+            )
         yield SystemCommand("Help", "key: ?", self.action_help)
         yield from super().get_system_commands(screen)
 

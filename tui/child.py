@@ -49,7 +49,7 @@ class Runner(Protocol):
 class PtyRunner:
     """Real child processes."""
 
-    def start(self, target: list[str], columns: int = 100, rows: int = 30) -> "PtyChild":
+    def start(self, target: list[str], columns: int = 100, rows: int = 30) -> PtyChild:
         return PtyChild(target, columns, rows)
 
 
@@ -73,8 +73,13 @@ class PtyChild:
         env.setdefault("TERM", "xterm-256color")
         try:
             self._process = subprocess.Popen(
-                self.command, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env,
-                start_new_session=True, close_fds=True,
+                self.command,
+                stdin=subprocess.DEVNULL,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
             )
         except OSError:
             os.close(master)
@@ -134,8 +139,14 @@ class PtyChild:
         captures = read_captures(self.capture_dir)
         shutil.rmtree(self.capture_dir, ignore_errors=True)
         exit_code, signum = (None, -status) if status < 0 else (status, None)
-        return RunResult(command=self.command, exit_code=exit_code, signal=signum,
-                         tail=bytes(self._tail[-TAIL_BYTES:]), captures=captures, script=self.script)
+        return RunResult(
+            command=self.command,
+            exit_code=exit_code,
+            signal=signum,
+            tail=bytes(self._tail[-TAIL_BYTES:]),
+            captures=captures,
+            script=self.script,
+        )
 
 
 def _set_window_size(fd: int, columns: int, rows: int) -> None:

@@ -83,7 +83,7 @@ class LineAssembler:
             return self._process_lines(text, finished)
         position = 0
         for control in _CONTROL.finditer(text):
-            self._write(text[position:control.start()], finished)
+            self._write(text[position : control.start()], finished)
             position = control.end()
             token = control.group(0)
             if token == "\r":
@@ -131,8 +131,8 @@ class LineAssembler:
         row = text if self._at_start else self._rows[self._row] + text
         self._at_start = False
         if len(row) > MAX_PARTIAL:  # an endless row: cut, so memory stays bounded
-            finished.extend(self._rows[:self._row])  # the rows above it come first
-            del self._rows[:self._row]
+            finished.extend(self._rows[: self._row])  # the rows above it come first
+            del self._rows[: self._row]
             self._row = 0
             while len(row) > MAX_PARTIAL:
                 finished.append(row[:MAX_PARTIAL])

@@ -23,7 +23,7 @@ class Recording:
 
 def record(target: list[str], columns: int = 100, rows: int = 30) -> Recording:
     """Run ``target`` for real on a pty and keep everything it wrote."""
-    from tui.child import PtyChild
+    from diagnose.tui.child import PtyChild
 
     child = PtyChild(target, columns, rows)
     chunks = []
@@ -48,7 +48,7 @@ class ReplayRunner:
         self.delay = delay
         self.started: list[list[str]] = []
 
-    def start(self, target: list[str], columns: int = 100, rows: int = 30) -> "ReplayChild":
+    def start(self, target: list[str], columns: int = 100, rows: int = 30) -> ReplayChild:
         from diagnose.errors import UsageError
 
         key = target[0] if target else ""
@@ -85,6 +85,7 @@ class ReplayChild:
 
     def wait(self) -> RunResult:
         if self._stopped is not None and self._next < len(self.recording.chunks):
-            return replace(self.recording.result, exit_code=None, signal=int(signal.Signals(self._stopped)),
-                           captures=[])
+            return replace(
+                self.recording.result, exit_code=None, signal=int(signal.Signals(self._stopped)), captures=[]
+            )
         return self.recording.result

@@ -16,14 +16,38 @@ from diagnose.incident import Frame, Incident
 
 # bytes per element of the dtypes that parameters and activations use
 DTYPE_BYTES = {
-    "float32": 4, "float": 4, "float64": 8, "double": 8, "float16": 2, "half": 2, "bfloat16": 2,
-    "int8": 1, "uint8": 1, "float8_e4m3fn": 1, "float8_e5m2": 1, "int64": 8, "int32": 4, "bool": 1,
+    "float32": 4,
+    "float": 4,
+    "float64": 8,
+    "double": 8,
+    "float16": 2,
+    "half": 2,
+    "bfloat16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "float8_e4m3fn": 1,
+    "float8_e5m2": 1,
+    "int64": 8,
+    "int32": 4,
+    "bool": 1,
 }
 # names as they appear in messages ("Float", "c10::BFloat16", "torch.cuda.HalfTensor") -> torch dtype names
 _DTYPE_WORDS = {
-    "float": "float32", "float32": "float32", "floattensor": "float32", "half": "float16", "float16": "float16",
-    "halftensor": "float16", "bfloat16": "bfloat16", "bfloat16tensor": "bfloat16", "double": "float64",
-    "float64": "float64", "long": "int64", "int64": "int64", "int": "int32", "byte": "uint8", "char": "int8",
+    "float": "float32",
+    "float32": "float32",
+    "floattensor": "float32",
+    "half": "float16",
+    "float16": "float16",
+    "halftensor": "float16",
+    "bfloat16": "bfloat16",
+    "bfloat16tensor": "bfloat16",
+    "double": "float64",
+    "float64": "float64",
+    "long": "int64",
+    "int64": "int64",
+    "int": "int32",
+    "byte": "uint8",
+    "char": "int8",
 }
 
 TEXT_ONLY = "From the text alone: {what} Run the script under `diagnose run` to see them for your own objects."
@@ -54,8 +78,9 @@ def main_model(incident: Incident) -> dict[str, Any] | None:
     found = [m for m in models(incident) if m.get("parameters", {}).get("total")]
     if not found:
         return None
-    return max(found, key=lambda m: (bool(m.get("variables")), bool(m.get("is_peft")),
-                                     m.get("parameters", {}).get("total", 0)))
+    return max(
+        found, key=lambda m: (bool(m.get("variables")), bool(m.get("is_peft")), m.get("parameters", {}).get("total", 0))
+    )
 
 
 def model_var(incident: Incident, default: str = "model") -> str:
@@ -149,8 +174,18 @@ def names(items: list[str] | tuple[str, ...] | set[str]) -> str:
 
 
 _SIZE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|bytes|B)\b")
-_UNITS = {"B": 1, "bytes": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
-          "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+_UNITS = {
+    "B": 1,
+    "bytes": 1,
+    "KB": 1e3,
+    "MB": 1e6,
+    "GB": 1e9,
+    "TB": 1e12,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+}
 
 
 def parse_size(text: str) -> float | None:
@@ -174,7 +209,7 @@ def user_statement(incident: Incident, max_lines: int = 30) -> str:
     if not frame.line or frame.line > len(lines):
         return frame.code
     statement, depth = [], 0
-    for line in lines[frame.line - 1: frame.line - 1 + max_lines]:
+    for line in lines[frame.line - 1 : frame.line - 1 + max_lines]:
         statement.append(line)
         depth += sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}")
         if depth <= 0:

@@ -8,8 +8,10 @@ from typing import Any
 from diagnose.advisors._common import dtype_name, fmt_count, split_place
 from diagnose.report import Finding
 
-_WORD = re.compile(r"(?:c10::|torch\.(?:cuda\.)?)?\b(BFloat16|Float|Half|Double|Long|bfloat16|float16|float32|"
-                   r"float64|float|half|double|long)(?:Tensor)?\b")
+_WORD = re.compile(
+    r"(?:c10::|torch\.(?:cuda\.)?)?\b(BFloat16|Float|Half|Double|Long|bfloat16|float16|float32|"
+    r"float64|float|half|double|long)(?:Tensor)?\b"
+)
 
 
 def message_dtypes(message: str) -> list[str]:
@@ -51,8 +53,9 @@ def dtype_table(model: dict[str, Any], var: str) -> Finding:
     for dtype, row in sorted(by_dtype(model).items(), key=lambda kv: -kv[1]["count"]):
         examples = ", ".join(f"`{m}`" for m in row["modules"][:3])
         rows.append([dtype, fmt_count(row["count"]), fmt_count(row["trainable"]), examples])
-    return Finding(title=f"Parameters of `{var}` by dtype", columns=["dtype", "parameters", "trainable", "e.g."],
-                   rows=rows)
+    return Finding(
+        title=f"Parameters of `{var}` by dtype", columns=["dtype", "parameters", "trainable", "e.g."], rows=rows
+    )
 
 
 def main_dtype(model: dict[str, Any]) -> str | None:
@@ -60,5 +63,10 @@ def main_dtype(model: dict[str, Any]) -> str | None:
     return max(table, key=lambda d: table[d]["count"]) if table else None
 
 
-TORCH = {"float32": "torch.float32", "float16": "torch.float16", "bfloat16": "torch.bfloat16",
-         "float64": "torch.float64", "int64": "torch.long"}
+TORCH = {
+    "float32": "torch.float32",
+    "float16": "torch.float16",
+    "bfloat16": "torch.bfloat16",
+    "float64": "torch.float64",
+    "int64": "torch.long",
+}

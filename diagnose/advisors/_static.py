@@ -8,10 +8,10 @@ empty answers.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from diagnose.libfacts import _cached, _package_file
 
@@ -21,16 +21,29 @@ if TYPE_CHECKING:
 # (package, path inside it, class names): where each object's attributes are defined.
 # PeftModel forwards unknown attributes to its tuner (LoraModel -> BaseTuner), which forwards to the
 # transformers model; so a PeftModel answers to all three.
-PEFT_MODEL = [("peft", ("peft_model.py",), ("PeftModel", "PeftModelForCausalLM", "PeftModelForSeq2SeqLM",
-                                             "PeftModelForSequenceClassification", "PeftModelForTokenClassification",
-                                             "PeftModelForQuestionAnswering", "PeftModelForFeatureExtraction")),
-              ("peft", ("tuners", "lora", "model.py"), ("LoraModel",)),
-              ("peft", ("tuners", "tuners_utils.py"), ("BaseTuner",))]
-TRANSFORMERS_MODEL = [("transformers", ("modeling_utils.py",), ("PreTrainedModel", "ModuleUtilsMixin",
-                                                               "EmbeddingAccessMixin")),
-                      ("transformers", ("integrations", "peft.py"), ("PeftAdapterMixin",)),
-                      ("transformers", ("generation", "utils.py"), ("GenerationMixin",)),
-                      ("torch", ("nn", "modules", "module.py"), ("Module",))]
+PEFT_MODEL = [
+    (
+        "peft",
+        ("peft_model.py",),
+        (
+            "PeftModel",
+            "PeftModelForCausalLM",
+            "PeftModelForSeq2SeqLM",
+            "PeftModelForSequenceClassification",
+            "PeftModelForTokenClassification",
+            "PeftModelForQuestionAnswering",
+            "PeftModelForFeatureExtraction",
+        ),
+    ),
+    ("peft", ("tuners", "lora", "model.py"), ("LoraModel",)),
+    ("peft", ("tuners", "tuners_utils.py"), ("BaseTuner",)),
+]
+TRANSFORMERS_MODEL = [
+    ("transformers", ("modeling_utils.py",), ("PreTrainedModel", "ModuleUtilsMixin", "EmbeddingAccessMixin")),
+    ("transformers", ("integrations", "peft.py"), ("PeftAdapterMixin",)),
+    ("transformers", ("generation", "utils.py"), ("GenerationMixin",)),
+    ("torch", ("nn", "modules", "module.py"), ("Module",)),
+]
 PEFT_CONFIG_BASE = [("peft", ("config.py",), ("PeftConfigMixin", "PeftConfig"))]
 
 
@@ -57,9 +70,14 @@ def _class_annotations(path: Path) -> dict[str, list[str]]:
     """Every top-level class of the file -> its annotated (dataclass) fields, in order."""
     import ast
 
-    return {name: [item.target.id for item in node.body
-                   if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
-            for name, node in _parse_classes(path).items()}
+    return {
+        name: [
+            item.target.id
+            for item in node.body
+            if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+        ]
+        for name, node in _parse_classes(path).items()
+    }
 
 
 def _top_functions(path: Path) -> list[str]:
@@ -81,8 +99,12 @@ def _members(node: ast.ClassDef) -> set[str]:
             found.add(item.name)
             if item.name == "__init__":  # self.x = ... in __init__
                 for sub in ast.walk(item):
-                    if (isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store)
-                            and isinstance(sub.value, ast.Name) and sub.value.id == "self"):
+                    if (
+                        isinstance(sub, ast.Attribute)
+                        and isinstance(sub.ctx, ast.Store)
+                        and isinstance(sub.value, ast.Name)
+                        and sub.value.id == "self"
+                    ):
                         found.add(sub.attr)
         elif isinstance(item, ast.Assign):
             found |= {t.id for t in item.targets if isinstance(t, ast.Name)}

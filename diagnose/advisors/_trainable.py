@@ -39,8 +39,11 @@ def read(incident: Incident) -> Trainable | None:
     if model is None:
         return None
     params = model.get("parameters", {})
-    lora = sum(group.get("count", 0) for suffix, group in model.get("suffixes", {}).items()
-               if suffix in ("lora_A", "lora_embedding_A"))
+    lora = sum(
+        group.get("count", 0)
+        for suffix, group in model.get("suffixes", {}).items()
+        if suffix in ("lora_A", "lora_embedding_A")
+    )
     if not lora:  # suffix groups key on the last name part: lora_A.default -> count the "default" under lora_A
         lora = sum(1 for name, *_ in model.get("modules", []) if name.endswith(".lora_A") or ".lora_A." in name + ".")
     inference = None
@@ -51,15 +54,24 @@ def read(incident: Incident) -> Trainable | None:
             if "inference_mode" in config.get("fields", {}):
                 inference = bool(config["fields"]["inference_mode"])
                 break
-    return Trainable(model=model, total=int(params.get("total", 0)), trainable=int(params.get("trainable", 0)),
-                     lora_layers=lora, inference_mode=inference, is_peft=bool(model.get("is_peft")),
-                     var=model_var(incident))
+    return Trainable(
+        model=model,
+        total=int(params.get("total", 0)),
+        trainable=int(params.get("trainable", 0)),
+        lora_layers=lora,
+        inference_mode=inference,
+        is_peft=bool(model.get("is_peft")),
+        var=model_var(incident),
+    )
 
 
 def count_finding(t: Trainable) -> Finding:
     label = t.model.get("class", "model")
-    rows = [["parameters", fmt_count(t.total)], ["trainable (requires_grad=True)", fmt_count(t.trainable)],
-            ["LoRA layers (lora_A modules)", str(t.lora_layers)]]
+    rows = [
+        ["parameters", fmt_count(t.total)],
+        ["trainable (requires_grad=True)", fmt_count(t.trainable)],
+        ["LoRA layers (lora_A modules)", str(t.lora_layers)],
+    ]
     if t.inference_mode is not None:
         rows.append(["adapter inference_mode", str(t.inference_mode)])
     return Finding(title=f"Trainable parameters of `{t.var}` ({label})", columns=["", ""], rows=rows)
@@ -68,15 +80,21 @@ def count_finding(t: Trainable) -> Finding:
 def explain(t: Trainable) -> Finding:
     v = t.var
     text = {
-        "no-adapter": (f"`{v}` has no LoRA layers and every parameter is frozen: the base model was frozen "
-                       "but no adapter was added (or the adapter's model was not the one passed on)."),
-        "inference-mode": ("The adapter was loaded for inference (`inference_mode=True`): "
-                           "`PeftModel.from_pretrained` freezes every parameter, LoRA included, unless it is given "
-                           "`is_trainable=True`."),
-        "frozen-after-wrapping": (f"`{v}` has {t.lora_layers} LoRA layers, but they are frozen too. Something set "
-                                  "`requires_grad = False` on all parameters after `get_peft_model` — usually a "
-                                  "\"freeze the base model\" loop over `model.parameters()`, which also walks the "
-                                  "LoRA weights. `get_peft_model` already freezes the base weights."),
+        "no-adapter": (
+            f"`{v}` has no LoRA layers and every parameter is frozen: the base model was frozen "
+            "but no adapter was added (or the adapter's model was not the one passed on)."
+        ),
+        "inference-mode": (
+            "The adapter was loaded for inference (`inference_mode=True`): "
+            "`PeftModel.from_pretrained` freezes every parameter, LoRA included, unless it is given "
+            "`is_trainable=True`."
+        ),
+        "frozen-after-wrapping": (
+            f"`{v}` has {t.lora_layers} LoRA layers, but they are frozen too. Something set "
+            "`requires_grad = False` on all parameters after `get_peft_model` — usually a "
+            '"freeze the base model" loop over `model.parameters()`, which also walks the '
+            "LoRA weights. `get_peft_model` already freezes the base weights."
+        ),
         "has-trainable": f"`{v}` has {fmt_count(t.trainable)} trainable parameters.",
     }[t.cause]
     return Finding(title="Why there is nothing to train", text=text)
@@ -86,23 +104,35 @@ def fix(t: Trainable) -> FixView | None:
     v = t.var
     if t.cause == "inference-mode":
         return FixView(
-            title="Load the adapter as trainable", safety="safe",
+            title="Load the adapter as trainable",
+            safety="safe",
             safety_reason="only how the adapter is loaded changes; its weights are the same",
             body=f"```python\n{v} = PeftModel.from_pretrained(base_model, adapter_path, is_trainable=True)\n"
-                 f"{v}.print_trainable_parameters()\n```", tailored=True)
+            f"{v}.print_trainable_parameters()\n```",
+            tailored=True,
+        )
     if t.cause == "frozen-after-wrapping":
         return FixView(
-            title="Remove the freezing loop (get_peft_model already froze the base)", safety="manual",
+            title="Remove the freezing loop (get_peft_model already froze the base)",
+            safety="manual",
             safety_reason="you choose which loop to delete; to keep it, re-enable the LoRA weights after it",
-            body=("Delete the loop that sets `requires_grad = False` after `get_peft_model`, or re-enable the adapter "
-                  f"after it:\n\n```python\nfor name, param in {v}.named_parameters():\n"
-                  f"    if \"lora_\" in name:\n        param.requires_grad = True\n{v}.print_trainable_parameters()\n```"),
-            tailored=True)
+            body=(
+                "Delete the loop that sets `requires_grad = False` after `get_peft_model`, or re-enable the adapter "
+                f"after it:\n\n```python\nfor name, param in {v}.named_parameters():\n"
+                f'    if "lora_" in name:\n        param.requires_grad = True\n{v}.print_trainable_parameters()\n```'
+            ),
+            tailored=True,
+        )
     if t.cause == "no-adapter":
         return FixView(
-            title="Add the LoRA adapter and train the model it returns", safety="manual",
+            title="Add the LoRA adapter and train the model it returns",
+            safety="manual",
             safety_reason="the LoRA settings (r, target_modules) are yours to choose",
-            body=(f"```python\nfrom peft import LoraConfig, get_peft_model\n\n"
-                  f"{v} = get_peft_model({v}, LoraConfig(r=8, lora_alpha=16, task_type=\"CAUSAL_LM\"))\n"
-                  f"{v}.print_trainable_parameters()\n```"), tailored=True)
+            body=(
+                f"```python\nfrom peft import LoraConfig, get_peft_model\n\n"
+                f'{v} = get_peft_model({v}, LoraConfig(r=8, lora_alpha=16, task_type="CAUSAL_LM"))\n'
+                f"{v}.print_trainable_parameters()\n```"
+            ),
+            tailored=True,
+        )
     return None

@@ -24,11 +24,25 @@ from diagnose.report import Advice, Finding, FixView
 _UNEXPECTED = re.compile(r"(?:(\w+)\.)?__init__\(\) got an unexpected keyword argument '(\w+)'")
 # words people use for a LoRA field (tutorials, other libraries' names)
 ALIASES = {
-    "dropout": "lora_dropout", "alpha": "lora_alpha", "rank": "r", "lora_r": "r", "lora_rank": "r",
-    "target_module": "target_modules", "modules": "target_modules", "target_layers": "target_modules",
-    "targets": "target_modules", "task": "task_type", "scaling": "lora_alpha", "lora_scaling": "lora_alpha",
-    "init_weights": "init_lora_weights", "dora": "use_dora", "rslora": "use_rslora", "exclude": "exclude_modules",
-    "lora_bias_term": "lora_bias", "modules_to_train": "modules_to_save", "trainable_modules": "modules_to_save",
+    "dropout": "lora_dropout",
+    "alpha": "lora_alpha",
+    "rank": "r",
+    "lora_r": "r",
+    "lora_rank": "r",
+    "target_module": "target_modules",
+    "modules": "target_modules",
+    "target_layers": "target_modules",
+    "targets": "target_modules",
+    "task": "task_type",
+    "scaling": "lora_alpha",
+    "lora_scaling": "lora_alpha",
+    "init_weights": "init_lora_weights",
+    "dora": "use_dora",
+    "rslora": "use_rslora",
+    "exclude": "exclude_modules",
+    "lora_bias_term": "lora_bias",
+    "modules_to_train": "modules_to_save",
+    "trainable_modules": "modules_to_save",
 }
 # fields that belong elsewhere, not in a peft config
 ELSEWHERE = {
@@ -53,9 +67,12 @@ def advise(incident: Incident) -> Advice:
     findings = []
     version = (incident.probes.get("versions", {}) or {}).get("peft") or installed_version("peft") or "?"
     user = [f for f in accepted if not _internal(f)]
-    findings.append(Finding(
-        title=f"`{wrong}` is not a field of {class_name} (peft {version})",
-        text=f"{class_name} accepts: {names(user)}."))
+    findings.append(
+        Finding(
+            title=f"`{wrong}` is not a field of {class_name} (peft {version})",
+            text=f"{class_name} accepts: {names(user)}.",
+        )
+    )
     history = _history(wrong, class_name, version)
     if history:
         findings.append(Finding(title="In other peft versions", text=history))
@@ -65,26 +82,55 @@ def advise(incident: Incident) -> Advice:
     if suggestion:
         code = user_statement(incident) or user_code(incident)
         fixed = re.sub(rf"\b{re.escape(wrong)}\s*=", f"{suggestion}=", code) if code else ""
-        body = f"```python\n{fixed}\n```" if fixed and fixed != code else f"Use `{suggestion}=...` instead of `{wrong}=...`."
-        fixes.append(FixView(title=f"Rename `{wrong}` to `{suggestion}`", safety="safe",
-                             safety_reason="the same setting under the name this peft version uses",
-                             body=body, tailored=True))
+        body = (
+            f"```python\n{fixed}\n```"
+            if fixed and fixed != code
+            else f"Use `{suggestion}=...` instead of `{wrong}=...`."
+        )
+        fixes.append(
+            FixView(
+                title=f"Rename `{wrong}` to `{suggestion}`",
+                safety="safe",
+                safety_reason="the same setting under the name this peft version uses",
+                body=body,
+                tailored=True,
+            )
+        )
     elif wrong not in ELSEWHERE:
-        fixes.append(FixView(title=f"Remove `{wrong}`", safety="manual",
-                             safety_reason=f"{class_name} has no such setting; check what you meant it to do",
-                             body=f"Delete `{wrong}=...` from the `{class_name}(...)` call.", tailored=True))
+        fixes.append(
+            FixView(
+                title=f"Remove `{wrong}`",
+                safety="manual",
+                safety_reason=f"{class_name} has no such setting; check what you meant it to do",
+                body=f"Delete `{wrong}=...` from the `{class_name}(...)` call.",
+                tailored=True,
+            )
+        )
     params: dict[str, Any] = {"config_class": class_name, "field": wrong}
     if suggestion:
         params["suggestion"] = suggestion
-    note = None if from_probe else text_only_note(
-        f"the accepted fields were read from the installed peft's source ({version}), which may differ from "
-        "the version that printed this error.")
+    note = (
+        None
+        if from_probe
+        else text_only_note(
+            f"the accepted fields were read from the installed peft's source ({version}), which may differ from "
+            "the version that printed this error."
+        )
+    )
     return Advice(findings=findings, fixes=fixes, params=params, note=note)
 
 
 def _internal(field: str) -> bool:
-    return field in ("peft_type", "auto_mapping", "peft_version", "base_model_name_or_path", "revision",
-                     "megatron_config", "megatron_core", "runtime_config")
+    return field in (
+        "peft_type",
+        "auto_mapping",
+        "peft_version",
+        "base_model_name_or_path",
+        "revision",
+        "megatron_config",
+        "megatron_core",
+        "runtime_config",
+    )
 
 
 def _accepted(incident: Incident, class_name: str) -> tuple[list[str], bool]:

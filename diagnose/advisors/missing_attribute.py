@@ -56,21 +56,24 @@ def advise(incident: Incident) -> Advice:
         peft_only = sorted(peft_model_attributes() - set(pool))
         near = [f"{n} (PeftModel)" for n in difflib.get_close_matches(attribute, peft_only, n=2, cutoff=0.75)] + near
     var = _object_var(incident) or model_var(incident)
-    findings = [Finding(title=f"`{var}` is a {_describe(kind, class_name)}",
-                        text=_kind_text(kind, class_name, probe))]
+    findings = [Finding(title=f"`{var}` is a {_describe(kind, class_name)}", text=_kind_text(kind, class_name, probe))]
     if near:
         findings.append(Finding(title="Did you mean", text=names(near)))
     elsewhere = _elsewhere(attribute, kind)
     if elsewhere:
         findings.append(Finding(title=f"Where `{attribute}` does exist", text=elsewhere))
     fixes = _fixes(incident, kind, attribute, var, near)
-    params: dict[str, Any] = {"attribute": attribute, "object_class": class_name, "object_kind": kind,
-                              "model_var": var}
+    params: dict[str, Any] = {"attribute": attribute, "object_class": class_name, "object_kind": kind, "model_var": var}
     if near:
         params["suggestion"] = near[0].split(" ", 1)[0]
-    note = None if live else text_only_note(
-        f"the object's own attributes were not captured; the names come from the installed peft "
-        f"{installed_version('peft') or '?'} / transformers {installed_version('transformers') or '?'} sources.")
+    note = (
+        None
+        if live
+        else text_only_note(
+            f"the object's own attributes were not captured; the names come from the installed peft "
+            f"{installed_version('peft') or '?'} / transformers {installed_version('transformers') or '?'} sources."
+        )
+    )
     return Advice(findings=findings, fixes=fixes, params=params, note=note)
 
 
@@ -82,25 +85,32 @@ def _kind(class_name: str, probe: dict[str, Any]) -> str:
         return "peft-config"
     if any(q.startswith("transformers.") for q in mro) and probe.get("is_module"):
         return "transformers-model"
-    if not mro and re.search(r"(ForCausalLM|LMHeadModel|ForConditionalGeneration|ForSequenceClassification|Model)$",
-                             class_name):
+    if not mro and re.search(
+        r"(ForCausalLM|LMHeadModel|ForConditionalGeneration|ForSequenceClassification|Model)$", class_name
+    ):
         return "transformers-model"
     return "other"
 
 
 def _describe(kind: str, class_name: str) -> str:
-    return {"peft-model": f"PeftModel (`{class_name}`)",
-            "peft-config": f"peft config (`{class_name}`)",
-            "transformers-model": f"plain transformers model (`{class_name}`), not a PeftModel"}.get(kind, f"`{class_name}`")
+    return {
+        "peft-model": f"PeftModel (`{class_name}`)",
+        "peft-config": f"peft config (`{class_name}`)",
+        "transformers-model": f"plain transformers model (`{class_name}`), not a PeftModel",
+    }.get(kind, f"`{class_name}`")
 
 
 def _kind_text(kind: str, class_name: str, probe: dict[str, Any]) -> str:
     if kind == "transformers-model":
-        return ("`get_peft_model(model, config)` returns a new PeftModel wrapping this one; it does not turn the "
-                "object you passed into a PeftModel. PEFT methods live on the returned object.")
+        return (
+            "`get_peft_model(model, config)` returns a new PeftModel wrapping this one; it does not turn the "
+            "object you passed into a PeftModel. PEFT methods live on the returned object."
+        )
     if kind == "peft-model":
-        return ("A PeftModel answers to its own methods, its tuner's (`LoraModel`) and, by forwarding, the wrapped "
-                "transformers model's.")
+        return (
+            "A PeftModel answers to its own methods, its tuner's (`LoraModel`) and, by forwarding, the wrapped "
+            "transformers model's."
+        )
     if kind == "peft-config":
         return "A peft config is a dataclass of settings: it holds no modules or weights and has few methods."
     return ""
@@ -126,12 +136,16 @@ def _elsewhere(attribute: str, kind: str) -> str | None:
         return "It is a model method, not a config method."
     if kind == "peft-config" and (attribute in peft_functions() or f"_{attribute}" in peft_functions()):
         name = attribute if attribute in peft_functions() else f"_{attribute}"
-        return (f"peft has a function `{name}` in `peft/utils/other.py` (a private helper taking a model and a "
-                "module name), not a config method. To count LoRA parameters use "
-                "`model.get_nb_trainable_parameters()` or `model.print_trainable_parameters()`.")
+        return (
+            f"peft has a function `{name}` in `peft/utils/other.py` (a private helper taking a model and a "
+            "module name), not a config method. To count LoRA parameters use "
+            "`model.get_nb_trainable_parameters()` or `model.print_trainable_parameters()`."
+        )
     if kind == "peft-model" and not on_peft and not on_transformers:
-        return (f"Neither peft {peft_version}'s PeftModel nor transformers "
-                f"{installed_version('transformers') or '?'}'s PreTrainedModel defines it.")
+        return (
+            f"Neither peft {peft_version}'s PeftModel nor transformers "
+            f"{installed_version('transformers') or '?'}'s PreTrainedModel defines it."
+        )
     return None
 
 
@@ -159,26 +173,46 @@ def _fixes(incident: Incident, kind: str, attribute: str, var: str, near: list[s
     fixes = []
     if kind == "transformers-model" and attribute in peft_model_attributes():
         dropped = _dropped_return(incident)
-        fixes.append(FixView(
-            title="Keep the PeftModel that get_peft_model returns", safety="safe",
-            safety_reason="the same adapter; you only keep a reference to the wrapper",
-            body=(("Your script calls `get_peft_model(...)` without keeping its result. " if dropped else "")
-                  + f"```python\n{var} = get_peft_model({var}, lora_config)\n{var}.{attribute}()\n```"),
-            tailored=True))
+        fixes.append(
+            FixView(
+                title="Keep the PeftModel that get_peft_model returns",
+                safety="safe",
+                safety_reason="the same adapter; you only keep a reference to the wrapper",
+                body=(
+                    ("Your script calls `get_peft_model(...)` without keeping its result. " if dropped else "")
+                    + f"```python\n{var} = get_peft_model({var}, lora_config)\n{var}.{attribute}()\n```"
+                ),
+                tailored=True,
+            )
+        )
     if kind == "peft-config" and attribute in ("get_submodules", "_get_submodules", "parameters", "named_parameters"):
-        fixes.append(FixView(
-            title="Count LoRA parameters on the model, not the config", safety="safe",
-            safety_reason="only reads the model",
-            body=("```python\ntrainable, total = model.get_nb_trainable_parameters()\n"
-                  "lora = sum(p.numel() for n, p in model.named_parameters() if \"lora_\" in n)\n```"),
-            tailored=True))
+        fixes.append(
+            FixView(
+                title="Count LoRA parameters on the model, not the config",
+                safety="safe",
+                safety_reason="only reads the model",
+                body=(
+                    "```python\ntrainable, total = model.get_nb_trainable_parameters()\n"
+                    'lora = sum(p.numel() for n, p in model.named_parameters() if "lora_" in n)\n```'
+                ),
+                tailored=True,
+            )
+        )
     if near and not fixes:
         name, _, where = near[0].partition(" ")
         body = f"```python\n{var}.{name}\n```"
         if where:
-            body = (f"`{name}` is a PeftModel method: call it on the model `get_peft_model` returns.\n\n```python\n"
-                    f"{var} = get_peft_model({var}, lora_config)\n{var}.{name}()\n```")
-        fixes.append(FixView(title=f"Use `{name}`", safety="manual",
-                             safety_reason="a similar name; check that it does what you meant",
-                             body=body, tailored=True))
+            body = (
+                f"`{name}` is a PeftModel method: call it on the model `get_peft_model` returns.\n\n```python\n"
+                f"{var} = get_peft_model({var}, lora_config)\n{var}.{name}()\n```"
+            )
+        fixes.append(
+            FixView(
+                title=f"Use `{name}`",
+                safety="manual",
+                safety_reason="a similar name; check that it does what you meant",
+                body=body,
+                tailored=True,
+            )
+        )
     return fixes

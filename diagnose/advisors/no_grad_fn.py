@@ -30,9 +30,13 @@ def advise(incident: Incident) -> Advice:
     var = state.var
     loss = _loss_tensor(incident)
     if loss is not None:
-        findings.append(Finding(title=f"The tensor you called backward() on: `{loss['name']}`",
-                                text=f"shape {loss['shape']}, dtype {loss['dtype']}, requires_grad="
-                                     f"{loss['requires_grad']}, grad_fn={loss['grad_fn']}"))
+        findings.append(
+            Finding(
+                title=f"The tensor you called backward() on: `{loss['name']}`",
+                text=f"shape {loss['shape']}, dtype {loss['dtype']}, requires_grad="
+                f"{loss['requires_grad']}, grad_fn={loss['grad_fn']}",
+            )
+        )
     fixes: list[FixView] = []
     if not state.trainable:
         findings.append(_trainable.explain(state))
@@ -45,27 +49,43 @@ def advise(incident: Incident) -> Advice:
         fixes.append(_no_grad_fix(no_grad))
     elif state.model.get("is_gradient_checkpointing") or _checkpointing(incident):
         cause = "checkpointing-frozen-inputs"
-        findings.append(Finding(
-            title="Gradient checkpointing with frozen embeddings",
-            text=(f"`{var}` has {state.trainable:,} trainable parameters and gradient checkpointing is on. With "
-                  "reentrant checkpointing, a checkpointed block whose *input* does not require grad records no "
-                  "graph — and the embedding output never requires grad when the embeddings are frozen, as they "
-                  "are under LoRA.")))
-        fixes.append(FixView(
-            title="Make the embedding output require grad", safety="safe",
-            safety_reason="registers a forward hook on the input embeddings; no weights change",
-            body=(f"```python\n{var}.enable_input_require_grads()  # before training, with gradient checkpointing on\n```\n\n"
-                  "or use non-reentrant checkpointing:\n\n```python\n"
-                  f"{var}.gradient_checkpointing_enable(gradient_checkpointing_kwargs={{\"use_reentrant\": False}})\n```"),
-            tailored=True))
+        findings.append(
+            Finding(
+                title="Gradient checkpointing with frozen embeddings",
+                text=(
+                    f"`{var}` has {state.trainable:,} trainable parameters and gradient checkpointing is on. With "
+                    "reentrant checkpointing, a checkpointed block whose *input* does not require grad records no "
+                    "graph — and the embedding output never requires grad when the embeddings are frozen, as they "
+                    "are under LoRA."
+                ),
+            )
+        )
+        fixes.append(
+            FixView(
+                title="Make the embedding output require grad",
+                safety="safe",
+                safety_reason="registers a forward hook on the input embeddings; no weights change",
+                body=(
+                    f"```python\n{var}.enable_input_require_grads()  # before training, with gradient checkpointing on\n```\n\n"
+                    "or use non-reentrant checkpointing:\n\n```python\n"
+                    f'{var}.gradient_checkpointing_enable(gradient_checkpointing_kwargs={{"use_reentrant": False}})\n```'
+                ),
+                tailored=True,
+            )
+        )
     else:
         cause = "detached-loss"
-        findings.append(Finding(
-            title="The model can train, but the loss was made without a graph",
-            text=(f"`{var}` has {state.trainable:,} trainable parameters and gradient checkpointing is off, so the "
-                  "graph was lost between the forward pass and `backward()`: a forward pass under `torch.no_grad()` "
-                  "or `torch.inference_mode()` (also in a function or decorator), a `.detach()`, or a loss rebuilt "
-                  "with `torch.tensor(...)` from numbers.")))
+        findings.append(
+            Finding(
+                title="The model can train, but the loss was made without a graph",
+                text=(
+                    f"`{var}` has {state.trainable:,} trainable parameters and gradient checkpointing is off, so the "
+                    "graph was lost between the forward pass and `backward()`: a forward pass under `torch.no_grad()` "
+                    "or `torch.inference_mode()` (also in a function or decorator), a `.detach()`, or a loss rebuilt "
+                    "with `torch.tensor(...)` from numbers."
+                ),
+            )
+        )
     return Advice(findings=findings, fixes=fixes, params={"model_var": var, "cause": cause})
 
 
@@ -95,17 +115,23 @@ def _no_grad_block(incident: Incident) -> tuple[int, str] | None:
 
 def _no_grad_finding(no_grad: tuple[int, str]) -> Finding:
     line, code = no_grad
-    return Finding(title=f"Line {line} of your script turns autograd off",
-                   text=f"```python\n{code}\n```\nA forward pass inside this block records no graph, so its loss "
-                        "has no `grad_fn` and `backward()` has nothing to go back through.")
+    return Finding(
+        title=f"Line {line} of your script turns autograd off",
+        text=f"```python\n{code}\n```\nA forward pass inside this block records no graph, so its loss "
+        "has no `grad_fn` and `backward()` has nothing to go back through.",
+    )
 
 
 def _no_grad_fix(no_grad: tuple[int, str]) -> FixView:
     line, code = no_grad
-    return FixView(title="Run the training forward pass outside the no-grad block", safety="manual",
-                   safety_reason="keep the block for evaluation; only the training step must leave it",
-                   body=f"Move the forward pass that computes the training loss out of `{code}` (line {line}); "
-                        "keep `torch.no_grad()` for evaluation and generation only.", tailored=True)
+    return FixView(
+        title="Run the training forward pass outside the no-grad block",
+        safety="manual",
+        safety_reason="keep the block for evaluation; only the training step must leave it",
+        body=f"Move the forward pass that computes the training loss out of `{code}` (line {line}); "
+        "keep `torch.no_grad()` for evaluation and generation only.",
+        tailored=True,
+    )
 
 
 def _from_text(incident: Incident, no_grad: tuple[int, str] | None) -> Advice:
@@ -114,16 +140,30 @@ def _from_text(incident: Incident, no_grad: tuple[int, str] | None) -> Advice:
     if no_grad is not None:
         findings.append(_no_grad_finding(no_grad))
         fixes.append(_no_grad_fix(no_grad))
-    findings.append(Finding(
-        title="The usual causes with LoRA",
-        text=("1. No parameter requires grad: the adapter was loaded with `PeftModel.from_pretrained` without "
-              "`is_trainable=True`, or a freezing loop ran after `get_peft_model`.\n"
-              "2. Gradient checkpointing (reentrant) with frozen embeddings: call `model.enable_input_require_grads()`.\n"
-              "3. The forward pass ran under `torch.no_grad()` / `torch.inference_mode()`, or the loss was detached.")))
+    findings.append(
+        Finding(
+            title="The usual causes with LoRA",
+            text=(
+                "1. No parameter requires grad: the adapter was loaded with `PeftModel.from_pretrained` without "
+                "`is_trainable=True`, or a freezing loop ran after `get_peft_model`.\n"
+                "2. Gradient checkpointing (reentrant) with frozen embeddings: call `model.enable_input_require_grads()`.\n"
+                "3. The forward pass ran under `torch.no_grad()` / `torch.inference_mode()`, or the loss was detached."
+            ),
+        )
+    )
     var = model_var(incident)
-    fixes.append(FixView(title="Check which case it is", safety="safe", safety_reason="only prints; nothing changes",
-                         body=f"```python\n{var}.print_trainable_parameters()\nprint(loss.requires_grad, loss.grad_fn)\n```",
-                         tailored=True))
-    return Advice(findings=findings, fixes=fixes, params={"model_var": var},
-                  note=text_only_note("the model's trainable parameters and checkpointing state were not captured."))
-
+    fixes.append(
+        FixView(
+            title="Check which case it is",
+            safety="safe",
+            safety_reason="only prints; nothing changes",
+            body=f"```python\n{var}.print_trainable_parameters()\nprint(loss.requires_grad, loss.grad_fn)\n```",
+            tailored=True,
+        )
+    )
+    return Advice(
+        findings=findings,
+        fixes=fixes,
+        params={"model_var": var},
+        note=text_only_note("the model's trainable parameters and checkpointing state were not captured."),
+    )

@@ -53,41 +53,66 @@ def _variable(incident: Incident, probe: dict[str, Any] | None) -> tuple[str, bo
 
 def _fix_lines(var: str, eos: str | None, unk: str | None, model: str) -> tuple[str, str, str, str]:
     if eos is not None:
-        return ("Reuse the end-of-sequence token for padding",
-                f"{var}.pad_token = {var}.eos_token",
-                "safe", "no new token and no new weights: the model and its vocabulary are unchanged")
-    return ("Add a padding token (this tokenizer has no end-of-sequence token to reuse)",
-            f"{var}.add_special_tokens({{\"pad_token\": \"[PAD]\"}})\n{model}.resize_token_embeddings(len({var}))",
-            "unsafe", "adds a row to the embedding matrix: the resized model no longer matches "
-                      "the original checkpoint's shapes, and the new row is untrained")
+        return (
+            "Reuse the end-of-sequence token for padding",
+            f"{var}.pad_token = {var}.eos_token",
+            "safe",
+            "no new token and no new weights: the model and its vocabulary are unchanged",
+        )
+    return (
+        "Add a padding token (this tokenizer has no end-of-sequence token to reuse)",
+        f'{var}.add_special_tokens({{"pad_token": "[PAD]"}})\n{model}.resize_token_embeddings(len({var}))',
+        "unsafe",
+        "adds a row to the embedding matrix: the resized model no longer matches "
+        "the original checkpoint's shapes, and the new row is untrained",
+    )
 
 
 def _from_probe(incident: Incident, probe: dict[str, Any]) -> Advice:
     var, _ = _variable(incident, probe)
     eos, unk = probe.get("eos_token"), probe.get("unk_token")
     title, code, safety, reason = _fix_lines(var, eos, unk, model_var(incident))
-    rows = [[name, "—" if probe.get(name) is None else f"`{probe.get(name)}`"]
-            for name in ("pad_token", "eos_token", "unk_token")]
+    rows = [
+        [name, "—" if probe.get(name) is None else f"`{probe.get(name)}`"]
+        for name in ("pad_token", "eos_token", "unk_token")
+    ]
     rows.append(["padding_side", str(probe.get("padding_side"))])
-    findings = [Finding(title=f"Your tokenizer `{var}` ({probe.get('class', '?')})",
-                        text="It has no padding token, so it cannot pad a batch of texts of different lengths.",
-                        columns=["token", "value"], rows=rows)]
+    findings = [
+        Finding(
+            title=f"Your tokenizer `{var}` ({probe.get('class', '?')})",
+            text="It has no padding token, so it cannot pad a batch of texts of different lengths.",
+            columns=["token", "value"],
+            rows=rows,
+        )
+    ]
     if eos is not None:
         findings.append(_eos_label_warning(var))
-    fix = FixView(title=title, safety=safety, safety_reason=reason,
-                  body=f"Right after loading the tokenizer:\n\n```python\n{code}\n```", tailored=True)
-    params = {"tokenizer_var": var, "tokenizer_variable": var, "pad_token_source": "eos_token" if eos is not None else "new_token",
-              "pad_line": code}
+    fix = FixView(
+        title=title,
+        safety=safety,
+        safety_reason=reason,
+        body=f"Right after loading the tokenizer:\n\n```python\n{code}\n```",
+        tailored=True,
+    )
+    params = {
+        "tokenizer_var": var,
+        "tokenizer_variable": var,
+        "pad_token_source": "eos_token" if eos is not None else "new_token",
+        "pad_line": code,
+    }
     return Advice(findings=findings, fixes=[fix], params=params)
 
 
 def _eos_label_warning(var: str) -> Finding:
     return Finding(
         title="If you train a causal LM with pad = eos",
-        text=(f"`DataCollatorForLanguageModeling` sets the label of every token equal to `{var}.pad_token_id` to -100. "
-              "With pad = eos the real end-of-sequence tokens are masked out too, so the model never learns to stop. "
-              "Append the eos to each text and mask padding with the attention mask instead, or use a distinct pad token "
-              f"(`{var}.unk_token` when the tokenizer has one)."))
+        text=(
+            f"`DataCollatorForLanguageModeling` sets the label of every token equal to `{var}.pad_token_id` to -100. "
+            "With pad = eos the real end-of-sequence tokens are masked out too, so the model never learns to stop. "
+            "Append the eos to each text and mask padding with the attention mask instead, or use a distinct pad token "
+            f"(`{var}.unk_token` when the tokenizer has one)."
+        ),
+    )
 
 
 def _from_text(incident: Incident) -> Advice:
@@ -95,16 +120,26 @@ def _from_text(incident: Incident) -> Advice:
     title, code, safety, reason = _fix_lines(var, "", None, model_var(incident))
     findings = []
     if seen:
-        findings.append(Finding(title="The tokenizer in your failing line",
-                                text=f"`{var}` pads this batch but has no `pad_token`."))
+        findings.append(
+            Finding(title="The tokenizer in your failing line", text=f"`{var}` pads this batch but has no `pad_token`.")
+        )
     findings.append(_eos_label_warning(var))
-    fix = FixView(title=title, safety=safety, safety_reason=reason,
-                  body=f"Right after loading the tokenizer:\n\n```python\n{code}\n```\n\n"
-                       f"(If `{var}.eos_token` is None too, add a token instead: "
-                       f"`{var}.add_special_tokens({{\"pad_token\": \"[PAD]\"}})` and resize the model's embeddings.)",
-                  tailored=True)
-    return Advice(findings=findings, fixes=[fix],
-                  params={"tokenizer_var": var, "tokenizer_variable": var, "pad_token_source": "eos_token",
-                          "pad_line": code},
-                  note=text_only_note("the tokenizer's special tokens were not captured"
-                                      + ("" if seen else ", and its variable name is a guess") + "."))
+    fix = FixView(
+        title=title,
+        safety=safety,
+        safety_reason=reason,
+        body=f"Right after loading the tokenizer:\n\n```python\n{code}\n```\n\n"
+        f"(If `{var}.eos_token` is None too, add a token instead: "
+        f'`{var}.add_special_tokens({{"pad_token": "[PAD]"}})` and resize the model\'s embeddings.)',
+        tailored=True,
+    )
+    return Advice(
+        findings=findings,
+        fixes=[fix],
+        params={"tokenizer_var": var, "tokenizer_variable": var, "pad_token_source": "eos_token", "pad_line": code},
+        note=text_only_note(
+            "the tokenizer's special tokens were not captured"
+            + ("" if seen else ", and its variable name is a guess")
+            + "."
+        ),
+    )

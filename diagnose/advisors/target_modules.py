@@ -19,15 +19,54 @@ from diagnose.report import Advice, Finding, FixView
 
 # Names for the same role across architectures: a request for q_proj on a
 # model with a fused c_attn is about the attention projection.
-ATTENTION = {"q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value", "q", "k", "v", "o",
-             "c_attn", "query_key_value", "qkv_proj", "Wqkv", "W_pack", "qkv", "in_proj", "out_proj",
-             "dense", "self_attn", "attn", "attention", "c_proj"}
-MLP = {"gate_proj", "up_proj", "down_proj", "fc1", "fc2", "c_fc", "mlp", "dense_h_to_4h", "dense_4h_to_h",
-       "w1", "w2", "w3", "wi", "wo"}
+ATTENTION = {
+    "q_proj",
+    "k_proj",
+    "v_proj",
+    "o_proj",
+    "query",
+    "key",
+    "value",
+    "q",
+    "k",
+    "v",
+    "o",
+    "c_attn",
+    "query_key_value",
+    "qkv_proj",
+    "Wqkv",
+    "W_pack",
+    "qkv",
+    "in_proj",
+    "out_proj",
+    "dense",
+    "self_attn",
+    "attn",
+    "attention",
+    "c_proj",
+}
+MLP = {
+    "gate_proj",
+    "up_proj",
+    "down_proj",
+    "fc1",
+    "fc2",
+    "c_fc",
+    "mlp",
+    "dense_h_to_4h",
+    "dense_4h_to_h",
+    "w1",
+    "w2",
+    "w3",
+    "wi",
+    "wo",
+}
 _REQUESTED = re.compile(r"Target modules? (\{.*?\}|\[.*?\]|'[^']*'|\S+) not found in the base model")
 _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
-_CLASS = re.compile(r"\b([A-Z][A-Za-z0-9]+(?:ForCausalLM|LMHeadModel|ForConditionalGeneration|"
-                    r"ForSequenceClassification|ForTokenClassification|ForQuestionAnswering|Model))\b")
+_CLASS = re.compile(
+    r"\b([A-Z][A-Za-z0-9]+(?:ForCausalLM|LMHeadModel|ForConditionalGeneration|"
+    r"ForSequenceClassification|ForTokenClassification|ForQuestionAnswering|Model))\b"
+)
 USER_FIELDS = ("r", "lora_alpha", "target_modules", "lora_dropout", "bias", "task_type")
 
 
@@ -69,9 +108,14 @@ def _requested(incident: Incident) -> list[str]:
 
 def _wrappable(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Suffix groups whose layers LoRA can wrap: what target_modules should name."""
-    return {suffix: group for suffix, group in model["suffixes"].items()
-            if group.get("leaf") and set(group["types"]) <= LORA_WRAPPABLE and not suffix.isdigit()
-            and suffix not in ("lm_head", "wte", "wpe", "embed_tokens", "embed_positions", "word_embeddings")}
+    return {
+        suffix: group
+        for suffix, group in model["suffixes"].items()
+        if group.get("leaf")
+        and set(group["types"]) <= LORA_WRAPPABLE
+        and not suffix.isdigit()
+        and suffix not in ("lm_head", "wte", "wpe", "embed_tokens", "embed_positions", "word_embeddings")
+    }
 
 
 def closest(name: str, available: list[str]) -> list[str]:
@@ -98,13 +142,27 @@ def _from_model(incident: Incident, model: dict[str, Any], requested: list[str])
     rows = []
     for suffix, group in sorted(wrappable.items(), key=lambda kv: kv[1]["example"]):
         types = ", ".join(sorted(group["types"]))
-        rows.append([f"{suffix} ×{group['count']}", types, group["example"],
-                     "✓ in your target_modules" if suffix in requested else ("← suggested" if suffix in corrected else "")])
-    findings = [Finding(
-        title=f"Your {label} has these LoRA-wrappable layers",
-        text=(f"peft matches `target_modules` against the end of each module name. "
-              f"None of {_names(missing)} is a module name in this model." if missing else ""),
-        columns=["name (suffix ×count)", "layer type", "first full name", ""], rows=rows)]
+        rows.append(
+            [
+                f"{suffix} ×{group['count']}",
+                types,
+                group["example"],
+                "✓ in your target_modules" if suffix in requested else ("← suggested" if suffix in corrected else ""),
+            ]
+        )
+    findings = [
+        Finding(
+            title=f"Your {label} has these LoRA-wrappable layers",
+            text=(
+                f"peft matches `target_modules` against the end of each module name. "
+                f"None of {_names(missing)} is a module name in this model."
+                if missing
+                else ""
+            ),
+            columns=["name (suffix ×count)", "layer type", "first full name", ""],
+            rows=rows,
+        )
+    ]
     lines = []
     for name in missing:
         near = closest(name, sorted(wrappable))
@@ -114,19 +172,30 @@ def _from_model(incident: Incident, model: dict[str, Any], requested: list[str])
     if present:
         findings.append(Finding(title="Matched", text=f"These requested names do exist: {_names(present)}."))
     if default:
-        findings.append(Finding(title=f"peft's default for model_type '{model_type}'",
-                                text=f"`{_py_list(default)}` (peft.utils.constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); "
-                                     f"leaving target_modules out uses it."))
+        findings.append(
+            Finding(
+                title=f"peft's default for model_type '{model_type}'",
+                text=f"`{_py_list(default)}` (peft.utils.constants.TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING); "
+                f"leaving target_modules out uses it.",
+            )
+        )
     types = {t for s in corrected for t in wrappable.get(s, {}).get("types", {})}
     if "Conv1D" in types:
-        findings.append(Finding(title="Conv1D layers",
-                                text="These are transformers' `Conv1D` (weights stored transposed): peft sets "
-                                     "`fan_in_fan_out=True` for them and warns; set it yourself to silence the warning."))
+        findings.append(
+            Finding(
+                title="Conv1D layers",
+                text="These are transformers' `Conv1D` (weights stored transposed): peft sets "
+                "`fan_in_fan_out=True` for them and warns; set it yourself to silence the warning.",
+            )
+        )
     config_line = _config_line(_lora_config(incident), corrected)
     fix = FixView(
         title=f"Target the layers your {label} really has",
-        safety="safe", safety_reason="only the LoRA config changes; the model, data and weights are untouched",
-        body=f"```python\n{config_line}\n```", tailored=True)
+        safety="safe",
+        safety_reason="only the LoRA config changes; the model, data and weights are untouched",
+        body=f"```python\n{config_line}\n```",
+        tailored=True,
+    )
     return Advice(findings=findings, fixes=[fix], params={"target_modules": corrected, "config_line": config_line})
 
 
@@ -143,10 +212,26 @@ def _corrected(requested: list[str], present: list[str], wrappable: dict[str, An
 
 def _label(model: dict[str, Any]) -> str:
     kind = model.get("model_type") or model.get("class", "model")
-    pretty = {"gpt2": "GPT-2", "llama": "Llama", "qwen2": "Qwen2", "opt": "OPT", "mistral": "Mistral",
-              "gpt_neox": "GPT-NeoX", "bloom": "BLOOM", "falcon": "Falcon", "phi": "Phi", "gemma": "Gemma",
-              "t5": "T5", "bert": "BERT", "roberta": "RoBERTa"}.get(kind, kind)
-    return f"{pretty} ({model['class']})" if model.get("class") and "Peft" not in model["class"] and model["class"] != "LoraModel" else pretty
+    pretty = {
+        "gpt2": "GPT-2",
+        "llama": "Llama",
+        "qwen2": "Qwen2",
+        "opt": "OPT",
+        "mistral": "Mistral",
+        "gpt_neox": "GPT-NeoX",
+        "bloom": "BLOOM",
+        "falcon": "Falcon",
+        "phi": "Phi",
+        "gemma": "Gemma",
+        "t5": "T5",
+        "bert": "BERT",
+        "roberta": "RoBERTa",
+    }.get(kind, kind)
+    return (
+        f"{pretty} ({model['class']})"
+        if model.get("class") and "Peft" not in model["class"] and model["class"] != "LoraModel"
+        else pretty
+    )
 
 
 def _names(names: list[str]) -> str:
@@ -174,18 +259,31 @@ def _from_text(incident: Incident, requested: list[str]) -> Advice:
     if requested:
         findings.append(Finding(title="You asked for", text=f"target_modules = {_names(requested)}"))
     if default:
-        findings.append(Finding(
-            title=f"Usual names for {shown[0]} (model_type '{model_type}')",
-            text=f"peft's own default for '{model_type}' is `{default}`. Check them against "
-                 f"`[n for n, _ in model.named_modules()]` before training."))
+        findings.append(
+            Finding(
+                title=f"Usual names for {shown[0]} (model_type '{model_type}')",
+                text=f"peft's own default for '{model_type}' is `{default}`. Check them against "
+                f"`[n for n, _ in model.named_modules()]` before training.",
+            )
+        )
     fixes = []
     if default:
-        fixes.append(FixView(title=f"Use the {model_type} names peft itself uses", safety="safe",
-                             safety_reason="only the LoRA config changes; the model, data and weights are untouched",
-                             body=f"```python\ntarget_modules={default!r}\n```".replace("'", '"'), tailored=True))
-    return Advice(findings=findings, fixes=fixes, params={"target_modules": default} if default else {},
-                  note="From the text alone: the model's own module names were not captured. "
-                       "Run the script under `diagnose run` to see them listed.")
+        fixes.append(
+            FixView(
+                title=f"Use the {model_type} names peft itself uses",
+                safety="safe",
+                safety_reason="only the LoRA config changes; the model, data and weights are untouched",
+                body=f"```python\ntarget_modules={default!r}\n```".replace("'", '"'),
+                tailored=True,
+            )
+        )
+    return Advice(
+        findings=findings,
+        fixes=fixes,
+        params={"target_modules": default} if default else {},
+        note="From the text alone: the model's own module names were not captured. "
+        "Run the script under `diagnose run` to see them listed.",
+    )
 
 
 def _py_list(names: list[str]) -> str:

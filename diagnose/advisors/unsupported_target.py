@@ -30,8 +30,9 @@ def advise(incident: Incident) -> Advice:
     model = _model(incident)
     if model is None or not requested:
         return _from_text(incident, requested)
-    modules = [(name, type_name, leaf) for name, type_name, leaf in model.get("modules", [])
-               if not _LORA_PART.search(name)]
+    modules = [
+        (name, type_name, leaf) for name, type_name, leaf in model.get("modules", []) if not _LORA_PART.search(name)
+    ]
     rows, corrected, unsupported = [], [], []
     for wanted in requested:
         hits = [(n, t, leaf) for n, t, leaf in modules if n == wanted or n.endswith("." + wanted)]
@@ -46,14 +47,23 @@ def advise(incident: Incident) -> Advice:
         if hits:
             unsupported.append(wanted)
         kind = "container" if hits and not all(leaf for _, _, leaf in hits) else "layer"
-        rows.append([wanted, f"{', '.join(types)} ×{len(hits)}" if hits else "no module",
-                     f"✗ LoRA cannot wrap this {kind}" if hits else "✗ matches nothing",
-                     names(inside) if inside else ("use `modules_to_save` to train it" if hits else "")])
-    findings = [Finding(title=f"What your target_modules matched in your {_label(model)}",
-                        text="peft matches each name against the end of every module name, containers included. "
-                             f"LoRA can wrap only: {', '.join(sorted(_PUBLIC))}.",
-                        columns=["requested", "matched (type ×count)", "", "wrappable layers inside / instead"],
-                        rows=rows)]
+        rows.append(
+            [
+                wanted,
+                f"{', '.join(types)} ×{len(hits)}" if hits else "no module",
+                f"✗ LoRA cannot wrap this {kind}" if hits else "✗ matches nothing",
+                names(inside) if inside else ("use `modules_to_save` to train it" if hits else ""),
+            ]
+        )
+    findings = [
+        Finding(
+            title=f"What your target_modules matched in your {_label(model)}",
+            text="peft matches each name against the end of every module name, containers included. "
+            f"LoRA can wrap only: {', '.join(sorted(_PUBLIC))}.",
+            columns=["requested", "matched (type ×count)", "", "wrappable layers inside / instead"],
+            rows=rows,
+        )
+    ]
     model_type = model.get("model_type")
     if not corrected:
         corrected = list(peft_default_target_modules().get(model_type or "", []))
@@ -61,16 +71,31 @@ def advise(incident: Incident) -> Advice:
     if corrected:
         config_line = _config_line(peft_config_fields(incident), corrected)
         containers = [w for w in unsupported if _wrappable_inside(modules, _hits(modules, w))]
-        title = ("Target the layers inside the blocks, not the blocks" if containers
-                 else f"Drop {names(unsupported)} from target_modules" if unsupported else "Target wrappable layers")
-        fixes.append(FixView(title=title,
-                             safety="safe", safety_reason=SAFE, body=f"```python\n{config_line}\n```", tailored=True))
+        title = (
+            "Target the layers inside the blocks, not the blocks"
+            if containers
+            else f"Drop {names(unsupported)} from target_modules"
+            if unsupported
+            else "Target wrappable layers"
+        )
+        fixes.append(
+            FixView(
+                title=title, safety="safe", safety_reason=SAFE, body=f"```python\n{config_line}\n```", tailored=True
+            )
+        )
     leaves = [w for w in unsupported if not _wrappable_inside(modules, _hits(modules, w))]
     if leaves:
-        fixes.append(FixView(title=f"Train {names(leaves)} fully instead", safety="manual",
-                             safety_reason="trains (and saves) those whole modules next to the adapter: more memory",
-                             body=f"```python\nLoraConfig(..., target_modules={corrected!r}, modules_to_save={leaves!r})\n```"
-                             .replace("'", '"'), tailored=True))
+        fixes.append(
+            FixView(
+                title=f"Train {names(leaves)} fully instead",
+                safety="manual",
+                safety_reason="trains (and saves) those whole modules next to the adapter: more memory",
+                body=f"```python\nLoraConfig(..., target_modules={corrected!r}, modules_to_save={leaves!r})\n```".replace(
+                    "'", '"'
+                ),
+                tailored=True,
+            )
+        )
     return Advice(findings=findings, fixes=fixes, params={"target_modules": corrected, "unsupported": unsupported})
 
 
@@ -112,19 +137,38 @@ def _from_text(incident: Incident, requested: list[str]) -> Advice:
     if rejected:
         start = rejected.start()
         end = text.find("is not supported", start)
-        repr_text = text[start:end if end > 0 else start + 5000]
+        repr_text = text[start : end if end > 0 else start + 5000]
         children = [(name, kind) for name, kind in _CHILD.findall(repr_text)]
         wrappable = list(dict.fromkeys(name for name, kind in children if kind in LORA_WRAPPABLE))
         kind = rejected.group(1)
-        findings.append(Finding(
-            title=f"peft was asked to wrap a `{kind}`",
-            text=(f"LoRA can wrap only: {', '.join(sorted(_PUBLIC))}. "
-                  + (f"The `{kind}` you targeted contains these wrappable layers: {names(wrappable)}."
-                     if wrappable else f"`{kind}` is a layer LoRA has no implementation for; train it with "
-                                       "`modules_to_save` or drop it from `target_modules`."))))
+        findings.append(
+            Finding(
+                title=f"peft was asked to wrap a `{kind}`",
+                text=(
+                    f"LoRA can wrap only: {', '.join(sorted(_PUBLIC))}. "
+                    + (
+                        f"The `{kind}` you targeted contains these wrappable layers: {names(wrappable)}."
+                        if wrappable
+                        else f"`{kind}` is a layer LoRA has no implementation for; train it with "
+                        "`modules_to_save` or drop it from `target_modules`."
+                    )
+                ),
+            )
+        )
         if wrappable:
-            fixes.append(FixView(title=f"Target the layers inside the {kind}", safety="safe", safety_reason=SAFE,
-                                 body=f"```python\ntarget_modules={wrappable!r}\n```".replace("'", '"'), tailored=True))
+            fixes.append(
+                FixView(
+                    title=f"Target the layers inside the {kind}",
+                    safety="safe",
+                    safety_reason=SAFE,
+                    body=f"```python\ntarget_modules={wrappable!r}\n```".replace("'", '"'),
+                    tailored=True,
+                )
+            )
             params["target_modules"] = wrappable
-    return Advice(findings=findings, fixes=fixes, params=params,
-                  note=text_only_note("the model's module names and your target_modules were not captured."))
+    return Advice(
+        findings=findings,
+        fixes=fixes,
+        params=params,
+        note=text_only_note("the model's module names and your target_modules were not captured."),
+    )

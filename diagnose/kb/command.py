@@ -38,21 +38,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("text", nargs="+", metavar="TEXT")
     search.add_argument("--json", action="store_true", help="print the ranking as JSON")
 
-    validate = commands.add_parser("validate", parents=[common],
-                                   help="check entries: schema, ids, regexes, examples (exit 1 on errors)")
-    validate.add_argument("paths", nargs="*", metavar="PATH", help="entry files or directories "
-                          "(default: the shipped KB and the user KB directories)")
+    validate = commands.add_parser(
+        "validate", parents=[common], help="check entries: schema, ids, regexes, examples (exit 1 on errors)"
+    )
+    validate.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="entry files or directories (default: the shipped KB and the user KB directories)",
+    )
 
     test = commands.add_parser("test", parents=[common], help="run entries' examples and not_examples")
-    test.add_argument("paths", nargs="*", metavar="PATH", help="entry files or directories "
-                      "(default: the user KB directories, else the shipped KB)")
+    test.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="entry files or directories (default: the user KB directories, else the shipped KB)",
+    )
 
     new = commands.add_parser("new", parents=[common], help="scaffold a new entry, optionally from a traceback")
     new.add_argument("id", metavar="ID", help="kebab-case id; the file is ID.yaml")
-    new.add_argument("--from-traceback", metavar="FILE", help="a real traceback ('-' for stdin): fills the "
-                     "exception class, a message rule and the first example")
-    new.add_argument("--dir", metavar="DIR", help="where to write ID.yaml (default: the first --kb dir, else the "
-                     "first DIAGNOSE_KB_PATH dir, else kb/ of a source checkout)")
+    new.add_argument(
+        "--from-traceback",
+        metavar="FILE",
+        help="a real traceback ('-' for stdin): fills the exception class, a message rule and the first example",
+    )
+    new.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="where to write ID.yaml (default: the first --kb dir, else the "
+        "first DIAGNOSE_KB_PATH dir, else kb/ of a source checkout)",
+    )
 
     docs = commands.add_parser("docs", help="generate the KB reference (docs/kb.md) from the YAML")
     where = docs.add_mutually_exclusive_group()
@@ -63,8 +79,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from diagnose.errors import UsageError
 
-    handlers = {"list": _list, "show": _show, "search": _search, "validate": _validate, "test": _test,
-                "new": _new, "docs": _docs}
+    handlers = {
+        "list": _list,
+        "show": _show,
+        "search": _search,
+        "validate": _validate,
+        "test": _test,
+        "new": _new,
+        "docs": _docs,
+    }
     handler = handlers.get(getattr(args, "kb_command", None))
     if handler is None:
         raise UsageError("diagnose kb: choose a subcommand: " + ", ".join(handlers) + " (see diagnose kb --help)")
@@ -105,20 +128,46 @@ def _list(args) -> int:
     if args.json:
         import json
 
-        print(json.dumps([{"id": e.id, "title": e.entry.title, "examples": len(e.entry.examples),
-                           "not_examples": len(e.entry.not_examples), "quiz": len(e.entry.quiz),
-                           "origin": e.origin, "path": str(e.path),
-                           "overrides": str(e.overrides) if e.overrides else None} for e in rows], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": e.id,
+                        "title": e.entry.title,
+                        "examples": len(e.entry.examples),
+                        "not_examples": len(e.entry.not_examples),
+                        "quiz": len(e.entry.quiz),
+                        "origin": e.origin,
+                        "path": str(e.path),
+                        "overrides": str(e.overrides) if e.overrides else None,
+                    }
+                    for e in rows
+                ],
+                indent=2,
+            )
+        )
         return 0
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} KB entries", title_justify="left")
-    for column, justify in (("id", "left"), ("title", "left"), ("examples", "right"), ("not", "right"),
-                            ("quiz", "right"), ("origin", "left")):
+    for column, justify in (
+        ("id", "left"),
+        ("title", "left"),
+        ("examples", "right"),
+        ("not", "right"),
+        ("quiz", "right"),
+        ("origin", "left"),
+    ):
         table.add_column(column, justify=justify, overflow="fold", no_wrap=column == "id")
     for e in rows:
-        table.add_row(e.id, e.entry.title, str(len(e.entry.examples)), str(len(e.entry.not_examples)),
-                      str(len(e.entry.quiz)), _origin(e))
+        table.add_row(
+            e.id,
+            e.entry.title,
+            str(len(e.entry.examples)),
+            str(len(e.entry.not_examples)),
+            str(len(e.entry.quiz)),
+            _origin(e),
+        )
     _console().print(table)
     return 0
 
@@ -136,16 +185,30 @@ def _show(args) -> int:
         _unknown(args.id, kb)
     e = loaded.entry
     console = _console()
-    header = Text.assemble((e.title, "bold"), "\n", (e.id, "cyan"), ("   from ", "dim"), (_origin(loaded), "dim"),
-                           ("\n", ""), (str(loaded.path), "dim"))
+    header = Text.assemble(
+        (e.title, "bold"),
+        "\n",
+        (e.id, "cyan"),
+        ("   from ", "dim"),
+        (_origin(loaded), "dim"),
+        ("\n", ""),
+        (str(loaded.path), "dim"),
+    )
     console.print(Panel(header, title="KB entry", title_align="left", border_style="cyan"))
     console.print(Text("Why", style="bold underline"))
     console.print(Markdown(e.why))
     console.print(Text("Fixes", style="bold underline"))
     for number, fix in enumerate(e.fixes, 1):
-        console.print(Text.assemble((f"{number}. ", "bold"), (fix.title, "bold"), ("  [", ""),
-                                    (fix.safety, SAFETY_STYLE.get(fix.safety, "")), ("] ", ""),
-                                    (fix.safety_reason, "dim")))
+        console.print(
+            Text.assemble(
+                (f"{number}. ", "bold"),
+                (fix.title, "bold"),
+                ("  [", ""),
+                (fix.safety, SAFETY_STYLE.get(fix.safety, "")),
+                ("] ", ""),
+                (fix.safety_reason, "dim"),
+            )
+        )
         console.print(Markdown(fix.body))
     kinds = ", ".join(sorted({q.kind for q in e.quiz}))
     facts = [
@@ -213,8 +276,10 @@ def _validate(args) -> int:
         print(issue, file=sys.stderr if issue.severity == "error" else sys.stdout)
     entries = len(result.entries)
     verdict = "ok" if result.ok else "FAILED"
-    print(f"kb validate: {verdict}: {len(result.files)} file(s), {entries} entr{'y' if entries == 1 else 'ies'}, "
-          f"{len(result.results)} example(s) run, {len(result.errors)} error(s), {len(result.warnings)} warning(s)")
+    print(
+        f"kb validate: {verdict}: {len(result.files)} file(s), {entries} entr{'y' if entries == 1 else 'ies'}, "
+        f"{len(result.results)} example(s) run, {len(result.errors)} error(s), {len(result.warnings)} warning(s)"
+    )
     return 0 if result.ok else 1
 
 
@@ -234,8 +299,10 @@ def _test(args) -> int:
         if issue.severity == "error" and not any(r.path == issue.path and r.line == issue.line for r in result.results):
             print(issue, file=sys.stderr)  # entries that did not even load
     failed = sum(not r.passed for r in result.results)
-    print(f"kb test: {len(result.results) - failed} passed, {failed} failed, {len(result.entries)} entr"
-          f"{'y' if len(result.entries) == 1 else 'ies'}")
+    print(
+        f"kb test: {len(result.results) - failed} passed, {failed} failed, {len(result.entries)} entr"
+        f"{'y' if len(result.entries) == 1 else 'ies'}"
+    )
     return 0 if result.ok else 1
 
 
@@ -261,11 +328,12 @@ def _new(args) -> int:
     path = scaffold.write(built, directory)
     print(f"wrote {path}")
     if existing is not None and existing.path.resolve() != path.resolve():
-        print(f"note: {args.id} is also defined in {existing.path}; the new file overrides it where its directory "
-              "is loaded later (DIAGNOSE_KB_PATH / --kb)")
+        print(
+            f"note: {args.id} is also defined in {existing.path}; the new file overrides it where its directory "
+            "is loaded later (DIAGNOSE_KB_PATH / --kb)"
+        )
     if traceback is None:
-        print("next: paste a real traceback under examples:, then fill the TODOs and run "
-              f"diagnose kb test {path}")
+        print(f"next: paste a real traceback under examples:, then fill the TODOs and run diagnose kb test {path}")
         return 0
     if built.pattern:
         names = f"exception {', '.join(built.exception)} and " if built.exception else ""
@@ -274,11 +342,15 @@ def _new(args) -> int:
     for issue in check.errors:
         print(issue)
     if check.ok:
-        print(f"its example matches it first (diagnose kb test {path}); now write the TODO parts "
-              "(why, fixes, quiz, not_examples, references) and run diagnose kb validate " + str(path))
+        print(
+            f"its example matches it first (diagnose kb test {path}); now write the TODO parts "
+            "(why, fixes, quiz, not_examples, references) and run diagnose kb validate " + str(path)
+        )
         return 0
-    print("the generated rule does not win on its own example yet: another entry matches it as well or better; "
-          "tighten the pattern or improve that entry instead")
+    print(
+        "the generated rule does not win on its own example yet: another entry matches it as well or better; "
+        "tighten the pattern or improve that entry instead"
+    )
     return 1
 
 

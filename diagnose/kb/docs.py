@@ -38,8 +38,9 @@ def shipped_entries(directory: Path = SHIPPED_KB) -> list[LoadedEntry]:
         if loaded is not None:
             entries.append(loaded)
     if problems:
-        raise KBError("the KB has broken entries, fix them first (diagnose kb validate):\n"
-                      + "\n".join(str(p) for p in problems))
+        raise KBError(
+            "the KB has broken entries, fix them first (diagnose kb validate):\n" + "\n".join(str(p) for p in problems)
+        )
     return sorted(entries, key=lambda e: e.id)
 
 
@@ -67,12 +68,18 @@ def render_entry(loaded: LoadedEntry) -> str:
     parts.append(_example(loaded))
     parts.append("### Quiz\n")
     kinds = sorted({q.kind for q in e.quiz})
-    parts.append(f"{len(e.quiz)} question{'s' if len(e.quiz) != 1 else ''}"
-                 + (f" ({', '.join(kinds)})" if kinds else "")
-                 + (f": `diagnose quiz --entry {e.id}`" if e.quiz else "") + ".\n")
+    parts.append(
+        f"{len(e.quiz)} question{'s' if len(e.quiz) != 1 else ''}"
+        + (f" ({', '.join(kinds)})" if kinds else "")
+        + (f": `diagnose quiz --entry {e.id}`" if e.quiz else "")
+        + ".\n"
+    )
     parts.append("### References\n")
-    parts.append("\n".join(f"- <{r}>" if r.startswith("http") else f"- `{r}`" for r in e.references) + "\n"
-                 if e.references else "None listed.\n")
+    parts.append(
+        "\n".join(f"- <{r}>" if r.startswith("http") else f"- `{r}`" for r in e.references) + "\n"
+        if e.references
+        else "None listed.\n"
+    )
     parts.append("### Versions\n")
     scope = ", ".join(f"{k} {v}" for k, v in e.versions.items()) or "all versions"
     verified = ", ".join(f"{k} {v}" for k, v in e.verified_with.items()) or "not stated"
@@ -116,7 +123,7 @@ def _example(loaded: LoadedEntry) -> str:
     example = e.examples[0]
     lines = example.text.rstrip("\n").split("\n")
     if len(lines) > EXAMPLE_LINES:
-        lines = lines[:8] + ["..."] + lines[-(EXAMPLE_LINES - 9):]
+        lines = lines[:8] + ["..."] + lines[-(EXAMPLE_LINES - 9) :]
     body = "\n".join(lines).replace("```", "` ` `")
     more = f" ({len(e.examples)} examples and {len(e.not_examples)} not-examples in the entry)"
     return f"Source: {example.source}{more}\n\n```text\n{body}\n```\n"

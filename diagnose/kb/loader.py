@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from diagnose import paths
 from diagnose.paths import SHIPPED_KB
 from diagnose.record import Record
+
+if TYPE_CHECKING:  # the schema (pydantic) loads only when an entry is validated
+    from diagnose.kb.schema import Entry
 
 MAX_FILE_BYTES = 1_000_000
 KB_PATH_ENV = "DIAGNOSE_KB_PATH"
@@ -50,12 +54,20 @@ class Problem(Record):
 class CompiledRule:
     """One ``match:`` rule, ready to score: its classes, weight and compiled patterns."""
 
-    __slots__ = ("index", "exception", "weight", "message", "text")
+    __slots__ = ("index", "exception", "weight", "message", "text", "origin")
 
-    def __init__(self, index: int, exception: Sequence[str], weight: float,
-                 message: "Pattern | None", text: "Pattern | None") -> None:
+    def __init__(
+        self,
+        index: int,
+        exception: Sequence[str],
+        weight: float,
+        message: Pattern | None,
+        text: Pattern | None,
+        origin: str | None = None,
+    ) -> None:
         self.index, self.exception, self.weight = index, tuple(exception), weight
         self.message, self.text = message, text
+        self.origin = origin  # "user" | "library": where the error must have been raised (diagnose/origin.py)
 
 
 class LoadedEntry:
@@ -68,8 +80,15 @@ class LoadedEntry:
 
     __slots__ = ("data", "path", "origin", "rules", "overrides", "_entry")
 
-    def __init__(self, data: dict, path: Path, origin: str, rules: list[CompiledRule],
-                 overrides: Path | None = None, entry: "Entry | None" = None) -> None:
+    def __init__(
+        self,
+        data: dict,
+        path: Path,
+        origin: str,
+        rules: list[CompiledRule],
+        overrides: Path | None = None,
+        entry: Entry | None = None,
+    ) -> None:
         self.data, self.path, self.origin, self.rules = data, path, origin, rules
         self.overrides, self._entry = overrides, entry
 
@@ -104,7 +123,7 @@ class LoadedEntry:
         return [question["id"] for question in self.data.get("quiz", [])]
 
     @property
-    def entry(self) -> "Entry":
+    def entry(self) -> Entry:
         if self._entry is None:
             from diagnose.kb.schema import Entry
 
@@ -118,12 +137,11 @@ class LoadedEntry:
 class KnowledgeBase(Record):
     __slots__ = ("entries", "problems")
 
-    def __init__(self, entries: dict[str, LoadedEntry] | None = None,
-                 problems: list[Problem] | None = None) -> None:
+    def __init__(self, entries: dict[str, LoadedEntry] | None = None, problems: list[Problem] | None = None) -> None:
         self.entries = {} if entries is None else entries
         self.problems = [] if problems is None else problems
 
-    def get(self, entry_id: str) -> "Entry | None":
+    def get(self, entry_id: str) -> Entry | None:
         loaded = self.entries.get(entry_id)
         return loaded.entry if loaded else None
 
@@ -139,8 +157,13 @@ def user_kb_dirs(extra: Sequence[Path | str] = (), *, use_env: bool = True) -> l
     return dirs + [Path(p) for p in extra]
 
 
-def load_kb(extra_dirs: Sequence[Path | str] = (), *, shipped: Path | None = SHIPPED_KB,
-            use_env: bool = True, use_cache: bool = True) -> KnowledgeBase:
+def load_kb(
+    extra_dirs: Sequence[Path | str] = (),
+    *,
+    shipped: Path | None = SHIPPED_KB,
+    use_env: bool = True,
+    use_cache: bool = True,
+) -> KnowledgeBase:
     """The shipped KB, then DIAGNOSE_KB_PATH (unless ``use_env`` is false), then ``extra_dirs``.
 
     Later directories override earlier ones entry by entry (same id).  Entries
@@ -175,8 +198,7 @@ def load_kb(extra_dirs: Sequence[Path | str] = (), *, shipped: Path | None = SHI
 
 def _entry_files(directory: Path) -> list[Path]:
     names = sorted(os.listdir(directory))
-    return ([directory / n for n in names if n.endswith(".yaml")]
-            + [directory / n for n in names if n.endswith(".yml")])
+    return [directory / n for n in names if n.endswith(".yaml")] + [directory / n for n in names if n.endswith(".yml")]
 
 
 class EntryCache:
@@ -197,7 +219,7 @@ class EntryCache:
         self.used: set[str] = set()
 
     @classmethod
-    def open(cls) -> "EntryCache":
+    def open(cls) -> EntryCache:
         import json
 
         try:
@@ -232,7 +254,7 @@ class EntryCache:
         stat = path.stat()
         return [stat.st_size, stat.st_mtime_ns]
 
-    def get(self, path: Path) -> "tuple[dict, list] | None":
+    def get(self, path: Path) -> tuple[dict, list] | None:
         """(entry data, needles per rule) of a file that has not changed since it was cached."""
         key = os.path.realpath(path)
         cached = self.data.get("entries", {}).get(key)
@@ -241,7 +263,7 @@ class EntryCache:
         self.used.add(key)
         return cached["entry"], cached["needles"]
 
-    def put(self, path: Path, entry: "Entry", rules: list[CompiledRule]) -> dict:
+    def put(self, path: Path, entry: Entry, rules: list[CompiledRule]) -> dict:
         from dataclasses import asdict
 
         key = os.path.realpath(path)
@@ -270,12 +292,13 @@ class EntryCache:
             pass  # a read-only home only costs speed
 
 
-def _needle_list(pattern: "Pattern | None") -> list[str] | None:
+def _needle_list(pattern: Pattern | None) -> list[str] | None:
     return None if pattern is None or pattern.needles is None else list(pattern.needles)
 
 
-def load_entry_file(path: Path, origin: str = "shipped",
-                    cache: "EntryCache | None" = None) -> tuple[LoadedEntry | None, list[Problem]]:
+def load_entry_file(
+    path: Path, origin: str = "shipped", cache: EntryCache | None = None
+) -> tuple[LoadedEntry | None, list[Problem]]:
     """One entry file, or the problems that keep it out (each with a line number)."""
     if cache is not None:
         try:
@@ -317,7 +340,9 @@ def load_entry_file(path: Path, origin: str = "shipped",
         return None, [Problem(path, _line_of(node, err["loc"]), _describe(err)) for err in error.errors()]
     problems = []
     if entry.id != path.stem:
-        problems.append(Problem(path, _line_of(node, ("id",)), f"id {entry.id!r} must equal the file name {path.stem!r}"))
+        problems.append(
+            Problem(path, _line_of(node, ("id",)), f"id {entry.id!r} must equal the file name {path.stem!r}")
+        )
     rules, rule_problems = _compile_rules(entry, path, node)
     problems += rule_problems
     if problems:
@@ -336,14 +361,20 @@ def _trusted_rules(data: dict, needles: list) -> list[CompiledRule]:
     rules = []
     for index, (rule, (message_needles, text_needles)) in enumerate(zip(data["match"], needles)):
         message, text = rule.get("message"), rule.get("text")
-        rules.append(CompiledRule(
-            index, rule.get("exception") or (), rule.get("weight", 1.0),
-            None if message is None else Pattern(message, message_needles),
-            None if text is None else Pattern(text, text_needles)))
+        rules.append(
+            CompiledRule(
+                index,
+                rule.get("exception") or (),
+                rule.get("weight", 1.0),
+                None if message is None else Pattern(message, message_needles),
+                None if text is None else Pattern(text, text_needles),
+                rule.get("origin"),
+            )
+        )
     return rules
 
 
-def _compile_rules(entry: "Entry", path: Path, node) -> tuple[list[CompiledRule], list[Problem]]:
+def _compile_rules(entry: Entry, path: Path, node) -> tuple[list[CompiledRule], list[Problem]]:
     rules, problems = [], []
     for index, rule in enumerate(entry.match):
         compiled = {}
@@ -357,11 +388,13 @@ def _compile_rules(entry: "Entry", path: Path, node) -> tuple[list[CompiledRule]
             except ValueError as error:
                 problems.append(Problem(path, _line_of(node, ("match", index, key)), f"regex {pattern!r}: {error}"))
                 compiled[key] = None
-        rules.append(CompiledRule(index, rule.exception, rule.weight, compiled["message"], compiled["text"]))
+        rules.append(
+            CompiledRule(index, rule.exception, rule.weight, compiled["message"], compiled["text"], rule.origin)
+        )
     return rules, problems
 
 
-def compile_pattern(pattern: str) -> "Pattern":
+def compile_pattern(pattern: str) -> Pattern:
     """Compile with RE2 now (ValueError if RE2 refuses it): linear-time matching; no lookarounds or backreferences."""
     compiled = Pattern(pattern, _needles(pattern))
     compiled.regex  # noqa: B018 - compiles, raising for a bad pattern
@@ -377,7 +410,9 @@ def _re2_compile(pattern: str):
     try:
         return re2.compile(pattern, options)
     except re2.error as error:
-        raise ValueError(f"not a valid RE2 pattern ({error}); lookarounds and backreferences are not supported") from None
+        raise ValueError(
+            f"not a valid RE2 pattern ({error}); lookarounds and backreferences are not supported"
+        ) from None
 
 
 class Found:
@@ -478,7 +513,7 @@ def _top_level_branches(pattern: str) -> list[str] | None:
     while i < len(pattern):
         c = pattern[i]
         if c == "\\":
-            current.append(pattern[i:i + 2])
+            current.append(pattern[i : i + 2])
             i += 2
             continue
         if in_class:

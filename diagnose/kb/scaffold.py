@@ -35,8 +35,10 @@ _VARIABLE = [
     (r"(?<![\w'])'[^'\n]*'", r"'[^'\n]*'"),  # 'name' (not the apostrophe of "can't")
     (r"(?<![\w\"])\"[^\"\n]*\"", r"\"[^\"\n]*\""),
     (r"(?:[A-Za-z]:)?(?:[\\/][\w.+~-]+){2,}[\\/]?", r"[^\s'\"]+"),  # /a/b/c.py, C:\x\y
-    (r"\b(?:c10::)?(?:BFloat16|Float|Half|Double|Long|Int|Short|Bool|Byte|(?:b?float|u?int)\d+)\b",
-     r"(?:c10::)?\w+"),  # dtypes: "expected BFloat16 but got Float", torch.float16
+    (
+        r"\b(?:c10::)?(?:BFloat16|Float|Half|Double|Long|Int|Short|Bool|Byte|(?:b?float|u?int)\d+)\b",
+        r"(?:c10::)?\w+",
+    ),  # dtypes: "expected BFloat16 but got Float", torch.float16
     (r"\b(?:cuda:\d+|cuda|cpu|mps|meta)\b(?!_)", r"(?:cuda:\d+|cuda|cpu|mps|meta)"),  # devices
     (r"(?<![A-Za-z_\d])\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|bytes)\b", r"\d+(?:\.\d+)? ?(?:[KMGTPE]i?B|bytes)"),  # sizes
     (r"(?<![A-Za-z_\d])\d+(?:x\d+)+(?![\d])", r"\d+(?:x\d+)+"),  # 2x3 (matmul shapes)
@@ -55,7 +57,7 @@ def generalise(message: str) -> str:
     out: list[str] = []
     position = 0
     for found in _SCANNER.finditer(message):
-        out.append(_literal(message[position:found.start()]))
+        out.append(_literal(message[position : found.start()]))
         group = next(i for i, g in enumerate(found.groups()) if g is not None)
         out.append(_VARIABLE[group][1])
         position = found.end()
@@ -120,9 +122,11 @@ def build(entry_id: str, traceback: str | None = None, source: str | None = None
         names, pattern, key = message_rule(traceback)
     lines = [f"id: {entry_id}", "title: TODO say in plain words what went wrong (one line)", "match:"]
     if pattern is None:
-        lines += ["  # TODO: the final exception class and an RE2 regex of its message",
-                  "  - exception: [ValueError]",
-                  "    message: 'TODO a fragment of the error message'"]
+        lines += [
+            "  # TODO: the final exception class and an RE2 regex of its message",
+            "  - exception: [ValueError]",
+            "    message: 'TODO a fragment of the error message'",
+        ]
     else:
         rule = [f"  - exception: {_flow(names)}"] if names and key == "message" else []
         rule.append(f"    {key}: {_quote(pattern)}" if rule else f"  - {key}: {_quote(pattern)}")
@@ -142,7 +146,7 @@ def build(entry_id: str, traceback: str | None = None, source: str | None = None
         "      # TODO",
         "      ```",
         f"verified_with: {_flow_map(_versions())}",
-        "# versions: {peft: \">=0.21\"}   # where this entry applies, when behaviour changed across versions",
+        '# versions: {peft: ">=0.21"}   # where this entry applies, when behaviour changed across versions',
         "quiz: []",
         "# quiz:",
         "#   - id: TODO-kebab-case-unique-id",
@@ -159,9 +163,11 @@ def build(entry_id: str, traceback: str | None = None, source: str | None = None
     if traceback is None:
         lines += ["examples: []  # TODO paste a real traceback this entry must match"]
     else:
-        lines += ["examples:",
-                  f"  - source: {_quote(source or 'TODO where this output comes from (command, versions)')}",
-                  "    text: " + _block(traceback, indent=6)]
+        lines += [
+            "examples:",
+            f"  - source: {_quote(source or 'TODO where this output comes from (command, versions)')}",
+            "    text: " + _block(traceback, indent=6),
+        ]
     lines += [
         "not_examples: []  # TODO the nearest output of another family, which must NOT match",
         "references: []  # TODO library docs or source that back the why",

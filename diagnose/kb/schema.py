@@ -27,6 +27,11 @@ class MatchRule:
     counts its live MRO.  ``message`` is a regex on the final exception's
     message; ``text`` a regex searched anywhere in the traceback text (for
     cut-off pastes and output that is not an exception, like a CUDA assert).
+    ``origin`` says where the failing operation must have been made for the
+    rule to count: ``user`` (the user's own line, attribute lookups forwarded
+    by ``__getattr__`` included) or ``library`` (code inside a library); the
+    rule is skipped when the frames show the other side, and counts as usual
+    when the text shows no frames (diagnose/origin.py).
     """
 
     __pydantic_config__ = _STRICT
@@ -34,6 +39,7 @@ class MatchRule:
     message: str | None = None
     text: str | None = None
     weight: float = 1.0
+    origin: Literal["user", "library"] | None = None
 
     def __post_init__(self) -> None:
         if not (self.exception or self.message or self.text):
@@ -68,6 +74,9 @@ class QuizQuestion:
     synonyms: dict[str, list[str]] = field(default_factory=dict)
     hint: str | None = None
     explanation: str | None = None
+    # Choice questions: one line per wrong choice saying why it is wrong, keyed by the
+    # choice's text; shown to a learner who picked it.
+    why_wrong: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not ENTRY_ID.match(self.id):
@@ -77,8 +86,13 @@ class QuizQuestion:
                 raise ValueError("a choice question needs at least two choices")
             if self.answer not in self.choices:
                 raise ValueError("the answer of a choice question must be one of its choices")
+            if len(set(self.choices)) != len(self.choices):
+                raise ValueError("the choices of a choice question must differ")
         elif not self.concepts:
             raise ValueError("an open question needs concepts the grader looks for")
+        for choice in self.why_wrong:
+            if choice not in self.choices or choice == self.answer:
+                raise ValueError(f"why_wrong: {choice[:40]!r} is not one of the wrong choices")
 
 
 @dataclass(frozen=True)
@@ -113,12 +127,12 @@ class Entry:
             raise ValueError("fixes: an entry needs at least one fix")
 
     @classmethod
-    def model_validate(cls, data: Any) -> "Entry":
+    def model_validate(cls, data: Any) -> Entry:
         """Validate a YAML mapping (pydantic.ValidationError on a bad one)."""
         return validate_entry(data)
 
     @classmethod
-    def from_trusted(cls, data: dict[str, Any]) -> "Entry":
+    def from_trusted(cls, data: dict[str, Any]) -> Entry:
         """Rebuild an entry that was validated before (the KB cache), without pydantic."""
         return cls(
             **{k: v for k, v in data.items() if k not in ("match", "fixes", "quiz", "examples", "not_examples")},

@@ -16,8 +16,32 @@ from diagnose.kb.loader import KnowledgeBase, LoadedEntry
 WEIGHTS = {"title": 3.0, "match": 2.0, "why": 1.0, "examples": 0.5}
 PHRASE_BONUS = 2.0
 _WORD = re.compile(r"[a-z0-9_]+")
-_STOP = {"a", "an", "the", "of", "to", "in", "is", "it", "on", "for", "and", "or", "not", "no", "with", "be", "by",
-         "at", "as", "my", "i", "this", "that", "from"}
+_STOP = {
+    "a",
+    "an",
+    "the",
+    "of",
+    "to",
+    "in",
+    "is",
+    "it",
+    "on",
+    "for",
+    "and",
+    "or",
+    "not",
+    "no",
+    "with",
+    "be",
+    "by",
+    "at",
+    "as",
+    "my",
+    "i",
+    "this",
+    "that",
+    "from",
+}
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,14 @@ def default_paths(extra_dirs: Sequence[Path | str] = ()) -> list[Path]:
     return [SHIPPED_KB, *user_kb_dirs(extra_dirs)]
 
 
-def validate(paths: Sequence[Path | str] = (), extra_dirs: Sequence[Path | str] = (), *,
-             check_examples: bool = True, check_lint: bool = True, time_patterns: bool = True) -> Validation:
+def validate(
+    paths: Sequence[Path | str] = (),
+    extra_dirs: Sequence[Path | str] = (),
+    *,
+    check_examples: bool = True,
+    check_lint: bool = True,
+    time_patterns: bool = True,
+) -> Validation:
     """Check the entry files under ``paths`` (default: the shipped KB and the user KB dirs).
 
     Examples are matched against the whole KB as a run would see it: the
@@ -202,9 +208,14 @@ def _slow_patterns(entry: LoadedEntry, node) -> list[Issue]:
             source = pattern.source
             elapsed = pattern_time(pattern, source)
             if elapsed > PATTERN_BUDGET_S:
-                issues.append(Issue(entry.path, line_of(node, ("match", compiled.index, key)),
-                                    f"regex {source!r} takes {elapsed * 1000:.0f} ms on adversarial input "
-                                    f"(budget {PATTERN_BUDGET_S * 1000:.0f} ms)"))
+                issues.append(
+                    Issue(
+                        entry.path,
+                        line_of(node, ("match", compiled.index, key)),
+                        f"regex {source!r} takes {elapsed * 1000:.0f} ms on adversarial input "
+                        f"(budget {PATTERN_BUDGET_S * 1000:.0f} ms)",
+                    )
+                )
     return issues
 
 
@@ -245,19 +256,29 @@ def run_examples(entry: LoadedEntry, kb: KnowledgeBase, node=None) -> tuple[list
                 else:
                     first = candidates[0]
                     tie = " (a tie, broken by id)" if first.confidence == mine.confidence else ""
-                    detail = (f"{kind}[{index}] matches {first.id} ({first.confidence:.2f}) before this entry "
-                              f"({mine.confidence:.2f}){tie}")
+                    detail = (
+                        f"{kind}[{index}] matches {first.id} ({first.confidence:.2f}) before this entry "
+                        f"({mine.confidence:.2f}){tie}"
+                    )
             else:
                 passed = mine is None
-                detail = ("does not match this entry" if passed else
-                          f"{kind}[{index}] matches this entry ({mine.confidence:.2f} via match[{mine.rule_index}]: "
-                          f"{mine.evidence})")
+                detail = (
+                    "does not match this entry"
+                    if passed
+                    else f"{kind}[{index}] matches this entry ({mine.confidence:.2f} via match[{mine.rule_index}]: "
+                    f"{mine.evidence})"
+                )
             results.append(ExampleResult(entry.id, entry.path, line, kind, index, passed, detail))
             if not passed:
                 issues.append(Issue(entry.path, line, detail))
     if not entry.entry.examples:
-        issues.append(Issue(entry.path, line_of(node, ("examples",)),
-                            "no examples: add at least one real output this entry must match"))
+        issues.append(
+            Issue(
+                entry.path,
+                line_of(node, ("examples",)),
+                "no examples: add at least one real output this entry must match",
+            )
+        )
     return results, issues
 
 
@@ -270,16 +291,27 @@ def _lint(entry: LoadedEntry, node) -> list[Issue]:
         try:
             SpecifierSet(spec)
         except InvalidSpecifier:
-            issues.append(Issue(entry.path, line_of(node, ("versions", package)),
-                                f"versions.{package}: {spec!r} is not a version specifier (e.g. '>=0.21')"))
+            issues.append(
+                Issue(
+                    entry.path,
+                    line_of(node, ("versions", package)),
+                    f"versions.{package}: {spec!r} is not a version specifier (e.g. '>=0.21')",
+                )
+            )
     todo = [loc for loc, text in _texts(e) if TODO_MARK in text]
     for loc in todo:
-        issues.append(Issue(entry.path, line_of(node, loc), f"{_where(loc)} is still marked {TODO_MARK}",
-                            severity="warning"))
+        issues.append(
+            Issue(entry.path, line_of(node, loc), f"{_where(loc)} is still marked {TODO_MARK}", severity="warning")
+        )
     if not e.not_examples:
-        issues.append(Issue(entry.path, line_of(node, ("not_examples",)),
-                            "no not_examples: add the nearest output of another family that must not match",
-                            severity="warning"))
+        issues.append(
+            Issue(
+                entry.path,
+                line_of(node, ("not_examples",)),
+                "no not_examples: add the nearest output of another family that must not match",
+                severity="warning",
+            )
+        )
     if not e.quiz:
         issues.append(Issue(entry.path, line_of(node, ("quiz",)), "no quiz questions", severity="warning"))
     if not e.references:
@@ -320,6 +352,11 @@ def _quiz_ids(loaded: list[LoadedEntry], kb: KnowledgeBase, nodes: dict) -> list
             mine = [o for o in owners.get(question.id, []) if o == entry.id]
             if others or len(mine) > 1:
                 where = ", ".join(sorted(set(others))) or "this entry"
-                issues.append(Issue(entry.path, line_of(nodes[entry.path], ("quiz", index, "id")),
-                                    f"quiz id {question.id!r} is also used by {where}; quiz ids are unique across the KB"))
+                issues.append(
+                    Issue(
+                        entry.path,
+                        line_of(nodes[entry.path], ("quiz", index, "id")),
+                        f"quiz id {question.id!r} is also used by {where}; quiz ids are unique across the KB",
+                    )
+                )
     return issues

@@ -56,8 +56,11 @@ def read_script(path: Path) -> tuple[bytes, str]:
 
 
 def unified_diff(old: str, new: str, name: str) -> str:
-    return "".join(difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
-                                        fromfile=f"a/{name}", tofile=f"b/{name}"))
+    return "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True), new.splitlines(keepends=True), fromfile=f"a/{name}", tofile=f"b/{name}"
+        )
+    )
 
 
 def propose(entry_id: str, script: str | None, incident: Incident, advice: Advice | None) -> Patch | None:
@@ -81,6 +84,12 @@ def propose(entry_id: str, script: str | None, incident: Incident, advice: Advic
         return None  # e.g. the script does not parse: the diagnosis stands without a patch
     if edit is None or edit.new_text == source:
         return None
-    return Patch(path=str(path), sha256=hashlib.sha256(data).hexdigest(),
-                 diff=unified_diff(source, edit.new_text, path.name), new_text=edit.new_text, title=edit.title,
-                 safety=edit.safety, safety_reason=edit.safety_reason)
+    return Patch(
+        path=str(path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        diff=unified_diff(source, edit.new_text, path.name),
+        new_text=edit.new_text,
+        title=edit.title,
+        safety=edit.safety,
+        safety_reason=edit.safety_reason,
+    )

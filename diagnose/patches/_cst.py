@@ -103,7 +103,8 @@ class Script:
         while current is not None:
             parent = self.parent(current)
             if isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)) and isinstance(
-                    parent, (cst.Module, cst.IndentedBlock)):
+                parent, (cst.Module, cst.IndentedBlock)
+            ):
                 return current
             current = parent
         raise PatchError(f"{self.path}: no statement holds this node")
@@ -129,8 +130,12 @@ class Script:
         return found
 
     def top_level_imports(self) -> list[cst.SimpleStatementLine]:
-        return [s for s in self.module.body if isinstance(s, cst.SimpleStatementLine)
-                and any(isinstance(small, (cst.Import, cst.ImportFrom)) for small in s.body)]
+        return [
+            s
+            for s in self.module.body
+            if isinstance(s, cst.SimpleStatementLine)
+            and any(isinstance(small, (cst.Import, cst.ImportFrom)) for small in s.body)
+        ]
 
     # ------------------------------------------------------------------ editing
 
@@ -159,8 +164,13 @@ class Script:
             return
         for statement in self.top_level_imports():
             for small in statement.body:
-                if (isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative
-                        and dotted(small.module) == module and not isinstance(small.names, cst.ImportStar)):
+                if (
+                    isinstance(small, cst.ImportFrom)
+                    and small.module is not None
+                    and not small.relative
+                    and dotted(small.module) == module
+                    and not isinstance(small.names, cst.ImportStar)
+                ):
                     self.replace(small, _with_alias(small, name))
                     return
         imports = self.top_level_imports()
@@ -186,14 +196,23 @@ def append_arg(call: cst.Call, new: cst.Arg) -> cst.Call:
     last = args[-1]
     if isinstance(last.comma, cst.Comma):  # trailing comma: one argument per line
         closing = last.comma.whitespace_after  # the newline (and comment) before ")"
-        between = args[-2].comma.whitespace_after if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma) \
+        between = (
+            args[-2].comma.whitespace_after
+            if len(args) >= 2 and isinstance(args[-2].comma, cst.Comma)
             else call.whitespace_before_args
+        )
         if isinstance(closing, cst.ParenthesizedWhitespace) and isinstance(between, cst.ParenthesizedWhitespace):
             # the last argument keeps its own comment, the new one ends the list
-            args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=closing.with_changes(
-                indent=between.indent, last_line=between.last_line)))
-            new = new.with_changes(comma=cst.Comma(whitespace_after=closing.with_changes(
-                first_line=cst.TrailingWhitespace(), empty_lines=[])))
+            args[-1] = last.with_changes(
+                comma=last.comma.with_changes(
+                    whitespace_after=closing.with_changes(indent=between.indent, last_line=between.last_line)
+                )
+            )
+            new = new.with_changes(
+                comma=cst.Comma(
+                    whitespace_after=closing.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+                )
+            )
         else:
             new = new.with_changes(comma=last.comma)
             args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=between))
@@ -225,7 +244,8 @@ class _Editor(cst.CSTTransformer):
         if replacement is not None:
             updated_node = replacement
         if isinstance(updated_node, (cst.Module, cst.IndentedBlock)) and isinstance(
-                original_node, (cst.Module, cst.IndentedBlock)):
+            original_node, (cst.Module, cst.IndentedBlock)
+        ):
             body = []
             for original, updated in zip(original_node.body, updated_node.body):
                 body += self.script.before.get(id(original), [])

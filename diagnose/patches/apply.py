@@ -42,8 +42,10 @@ def check(path_text: str, sha256: str) -> tuple[Path, bytes]:
     except OSError as error:
         raise PatchError(f"cannot read {path}: {error.strerror}") from None
     if hashlib.sha256(data).hexdigest() != sha256:
-        raise PatchError(f"{path.name} changed since it was diagnosed; the patch no longer applies "
-                         f"(run it again under diagnose to get a fresh patch)")
+        raise PatchError(
+            f"{path.name} changed since it was diagnosed; the patch no longer applies "
+            f"(run it again under diagnose to get a fresh patch)"
+        )
     path = path.resolve()  # a symlinked script: patch the file it points to, keep the link
     if not stat.S_IMODE(path.stat().st_mode) & stat.S_IWUSR or not os.access(path, os.W_OK):
         raise PatchError(f"{path} is read-only; not patched")
@@ -80,6 +82,17 @@ def apply(path_text: str, sha256: str, new_text: str) -> Applied:
     backup = _write_backup(path, original, mode)
     atomic_write(path, new_text.encode("utf-8"), mode)
     return Applied(path=path, backup=backup)
+
+
+def restore(path: Path, backup: Path) -> None:
+    """Write ``backup``'s bytes back into ``path`` (atomic, the script's mode kept), then drop the backup."""
+    mode = stat.S_IMODE((path if path.exists() else backup).stat().st_mode)
+    try:
+        data = backup.read_bytes()
+    except OSError as error:
+        raise PatchError(f"cannot read the backup {backup.name}: {error.strerror}; not restored") from None
+    atomic_write(path, data, mode)
+    backup.unlink(missing_ok=True)
 
 
 def _write_backup(path: Path, data: bytes, mode: int) -> Path:

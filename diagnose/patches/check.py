@@ -29,8 +29,12 @@ import libcst as cst
 from diagnose.errors import UsageError
 from diagnose.patches._cst import PatchError, Script, call_name, dotted, keyword, string_value
 
-PADDING_COLLATORS = ("DataCollatorWithPadding", "DataCollatorForLanguageModeling", "DataCollatorForSeq2Seq",
-                     "DataCollatorForTokenClassification")
+PADDING_COLLATORS = (
+    "DataCollatorWithPadding",
+    "DataCollatorForLanguageModeling",
+    "DataCollatorForSeq2Seq",
+    "DataCollatorForTokenClassification",
+)
 NOT_TARGETS = {"lm_head", "wte", "wpe", "embed_tokens", "embed_positions", "word_embeddings"}
 NO_PAD_FAMILIES = ("llama", "mistral", "gpt2", "falcon", "gpt-neo", "gptj", "gpt-j", "mpt")
 
@@ -51,8 +55,9 @@ def run(args) -> int:
     path = Path(args.script)
     findings = check_file(path)
     if getattr(args, "json", False):
-        sys.stdout.write(json.dumps({"schema": 1, "script": str(path), "findings": [asdict(f) for f in findings]},
-                                    indent=2) + "\n")
+        sys.stdout.write(
+            json.dumps({"schema": 1, "script": str(path), "findings": [asdict(f) for f in findings]}, indent=2) + "\n"
+        )
     else:
         for finding in findings:
             print(finding.text(str(path)))
@@ -78,8 +83,9 @@ def check_file(path: Path) -> list[CheckFinding]:
 
 
 def check_script(script: Script, path: Path) -> list[CheckFinding]:
-    findings = (_quantization_args(script) + _target_modules(script, path) + _pad_token(script, path)
-                + _peft_methods(script))
+    findings = (
+        _quantization_args(script) + _target_modules(script, path) + _pad_token(script, path) + _peft_methods(script)
+    )
     return sorted(findings, key=lambda f: (f.line, f.column))
 
 
@@ -100,12 +106,17 @@ def _quantization_args(script: Script) -> list[CheckFinding]:
             arg = keyword(call, name)
             if arg is not None:
                 line, column = _where(script, arg)
-                found.append(CheckFinding(
-                    "bnb-quantization-args", line, column,
-                    f"{name}= passed directly to {call_name(call)}; transformers 5 no longer accepts it there "
-                    f"(it reaches the model's __init__: TypeError)",
-                    f"quantization_config=BitsAndBytesConfig({name}=True) (from transformers import "
-                    f"BitsAndBytesConfig)"))
+                found.append(
+                    CheckFinding(
+                        "bnb-quantization-args",
+                        line,
+                        column,
+                        f"{name}= passed directly to {call_name(call)}; transformers 5 no longer accepts it there "
+                        f"(it reaches the model's __init__: TypeError)",
+                        f"quantization_config=BitsAndBytesConfig({name}=True) (from transformers import "
+                        f"BitsAndBytesConfig)",
+                    )
+                )
     return found
 
 
@@ -172,15 +183,20 @@ def _model_modules(folder: Path | str, auto_class: str) -> tuple[str, dict[str, 
     """
     guessed = isinstance(folder, str)
     try:
-        model_type = folder if guessed else json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+        model_type = (
+            folder if guessed else json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+        )
     except (OSError, ValueError):
         return None
     try:
         import torch
         import transformers
 
-        config = (transformers.AutoConfig.for_model(model_type) if guessed
-                  else transformers.AutoConfig.from_pretrained(str(folder)))
+        config = (
+            transformers.AutoConfig.for_model(model_type)
+            if guessed
+            else transformers.AutoConfig.from_pretrained(str(folder))
+        )
         factory = getattr(transformers, auto_class, None)
         if factory is None or not hasattr(factory, "from_config"):
             factory = transformers.AutoModelForCausalLM
@@ -219,37 +235,60 @@ def _target_modules(script: Script, path: Path) -> list[CheckFinding]:
     model_type, suffixes = built
     default = peft_default_target_modules().get(model_type or "", [])
     found = []
-    for call, arg, names in configs:
+    for _call, arg, names in configs:
         line, column = _where(script, arg)
         if suffixes:
-            wrappable = sorted(s for s, kinds in suffixes.items() if kinds <= LORA_WRAPPABLE and not s.isdigit()
-                               and s not in NOT_TARGETS)
+            wrappable = sorted(
+                s
+                for s, kinds in suffixes.items()
+                if kinds <= LORA_WRAPPABLE and not s.isdigit() and s not in NOT_TARGETS
+            )
             missing = [n for n in names if n not in suffixes]
             containers = [n for n in names if n in suffixes and not suffixes[n] <= LORA_WRAPPABLE]
             suggestion = default or wrappable[:4]
             if missing and len(missing) == len(names):
-                found.append(CheckFinding(
-                    "peft-target-modules-not-found", line, column,
-                    f"target_modules {names} names no module of this {model_type} model "
-                    f"({_model_label(loaded[0])}); its LoRA-wrappable layers are {wrappable}",
-                    f"target_modules={suggestion}"))
+                found.append(
+                    CheckFinding(
+                        "peft-target-modules-not-found",
+                        line,
+                        column,
+                        f"target_modules {names} names no module of this {model_type} model "
+                        f"({_model_label(loaded[0])}); its LoRA-wrappable layers are {wrappable}",
+                        f"target_modules={suggestion}",
+                    )
+                )
             elif missing:
-                found.append(CheckFinding(
-                    "peft-target-modules-not-found", line, column,
-                    f"{missing} in target_modules are not module names of this {model_type} model "
-                    f"(peft ignores them as long as another name matches)",
-                    f"drop them, or use the model's layers: {wrappable}"))
+                found.append(
+                    CheckFinding(
+                        "peft-target-modules-not-found",
+                        line,
+                        column,
+                        f"{missing} in target_modules are not module names of this {model_type} model "
+                        f"(peft ignores them as long as another name matches)",
+                        f"drop them, or use the model's layers: {wrappable}",
+                    )
+                )
             if containers:
-                found.append(CheckFinding(
-                    "peft-unsupported-target-module", line, column,
-                    f"{containers} are container modules of this {model_type} model, not layers LoRA can wrap",
-                    f"name the layers inside them instead, e.g. target_modules={suggestion}"))
+                found.append(
+                    CheckFinding(
+                        "peft-unsupported-target-module",
+                        line,
+                        column,
+                        f"{containers} are container modules of this {model_type} model, not layers LoRA can wrap",
+                        f"name the layers inside them instead, e.g. target_modules={suggestion}",
+                    )
+                )
         elif default and not set(names) & set(default):
-            found.append(CheckFinding(
-                "peft-target-modules-not-found", line, column,
-                f"none of {names} is among peft's default target modules for {model_type} ({default}); "
-                f"check them against [n for n, _ in model.named_modules()]",
-                f"target_modules={default}"))
+            found.append(
+                CheckFinding(
+                    "peft-target-modules-not-found",
+                    line,
+                    column,
+                    f"none of {names} is among peft's default target modules for {model_type} ({default}); "
+                    f"check them against [n for n, _ in model.named_modules()]",
+                    f"target_modules={default}",
+                )
+            )
     return found
 
 
@@ -280,8 +319,11 @@ def _pads(script: Script, variable: str) -> list[cst.CSTNode]:
         name = call_name(call)
         if name == variable:
             arg = keyword(call, "padding")
-            if arg is not None and not (isinstance(arg.value, cst.Name) and arg.value.value == "False") \
-                    and string_value(arg.value) not in ("do_not_pad",):
+            if (
+                arg is not None
+                and not (isinstance(arg.value, cst.Name) and arg.value.value == "False")
+                and string_value(arg.value) not in ("do_not_pad",)
+            ):
                 uses.append(arg)
         elif name == f"{variable}.pad":
             uses.append(call)
@@ -315,11 +357,16 @@ def _pad_token(script: Script, path: Path) -> list[CheckFinding]:
         uses = _pads(script, variable)
         if uses:
             line, column = _where(script, uses[0])
-            found.append(CheckFinding(
-                "pad-token-missing", line, column,
-                f"{variable} pads here but {why}: ValueError 'Asking to pad but the tokenizer does not have a "
-                f"padding token'",
-                f"{variable}.pad_token = {variable}.eos_token after line {script.lines(assign)[0]}"))
+            found.append(
+                CheckFinding(
+                    "pad-token-missing",
+                    line,
+                    column,
+                    f"{variable} pads here but {why}: ValueError 'Asking to pad but the tokenizer does not have a "
+                    f"padding token'",
+                    f"{variable}.pad_token = {variable}.eos_token after line {script.lines(assign)[0]}",
+                )
+            )
     return found
 
 
@@ -334,8 +381,9 @@ def _is_peft_value(value: cst.BaseExpression) -> bool | None:
     last = name.rsplit(".", 1)[-1]
     if last == "get_peft_model" or "Peft" in name:
         return True
-    if last in ("prepare_model_for_kbit_training",) or (last in ("from_pretrained", "from_config")
-                                                        and "Model" in name and "Peft" not in name):
+    if last in ("prepare_model_for_kbit_training",) or (
+        last in ("from_pretrained", "from_config") and "Model" in name and "Peft" not in name
+    ):
         return False
     return None
 
@@ -352,14 +400,26 @@ def _peft_methods(script: Script) -> list[CheckFinding]:
         assigns = script.assignments(variable, before_line=line)
         if not assigns or _is_peft_value(assigns[-1].value) is not False:
             continue
-        wraps = [c for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] == "get_peft_model")
-                 if c.args and dotted(c.args[0].value) == variable and script.lines(c)[0] < line]
-        hint = (f"{variable} = get_peft_model({variable}, ...) keeps the PeftModel it returns" if wraps
-                else f"wrap it first: {variable} = get_peft_model({variable}, lora_config)")
+        wraps = [
+            c
+            for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] == "get_peft_model")
+            if c.args and dotted(c.args[0].value) == variable and script.lines(c)[0] < line
+        ]
+        hint = (
+            f"{variable} = get_peft_model({variable}, ...) keeps the PeftModel it returns"
+            if wraps
+            else f"wrap it first: {variable} = get_peft_model({variable}, lora_config)"
+        )
         where_line, column = _where(script, attribute)
-        found.append(CheckFinding(
-            "peft-model-missing-attribute", where_line, column,
-            f"{variable}.{attribute.attr.value}: {variable} holds the transformers model "
-            f"(line {script.lines(assigns[-1])[0]}), which has no {attribute.attr.value}; "
-            f"the PeftModel has it", hint))
+        found.append(
+            CheckFinding(
+                "peft-model-missing-attribute",
+                where_line,
+                column,
+                f"{variable}.{attribute.attr.value}: {variable} holds the transformers model "
+                f"(line {script.lines(assigns[-1])[0]}), which has no {attribute.attr.value}; "
+                f"the PeftModel has it",
+                hint,
+            )
+        )
     return found

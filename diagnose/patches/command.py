@@ -11,17 +11,33 @@ import argparse
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-y", "--yes", action="store_true", help="apply without asking (for scripts)")
-    parser.add_argument("--report", metavar="FILE",
-                        help="a saved `diagnose run --json` report (default: the last diagnosis)")
-    parser.add_argument("--id", dest="entry_id", metavar="ENTRY",
-                        help="the diagnosis whose patch to apply (default: the best one that has a patch)")
+    parser.add_argument(
+        "--report", metavar="FILE", help="a saved `diagnose run --json` report (default: the last diagnosis)"
+    )
+    parser.add_argument(
+        "--id",
+        dest="entry_id",
+        metavar="ENTRY",
+        help="the diagnosis whose patch to apply (default: the best one that has a patch)",
+    )
     parser.add_argument("--show", action="store_true", help="print the patch (a unified diff) and change nothing")
-    parser.add_argument("--undo", action="store_true",
-                        help="put back the newest backup of the patched script (its .diagnose-bak file)")
+    parser.add_argument(
+        "--undo",
+        action="store_true",
+        help="put back the newest backup of the patched script (its .diagnose-bak file, which is then removed)",
+    )
+    parser.add_argument(
+        "script",
+        nargs="?",
+        metavar="SCRIPT",
+        help="with --undo: the script to restore (default: the patched script of the last report, "
+        "else the one script here with a backup)",
+    )
 
 
-NO_TERMINAL = ("diagnose fix: stdin is not a terminal, so nobody can confirm; pass --yes to apply "
-               "(--show prints the patch)")
+NO_TERMINAL = (
+    "diagnose fix: stdin is not a terminal, so nobody can confirm; pass --yes to apply (--show prints the patch)"
+)
 
 
 def _interactive() -> bool:
@@ -34,15 +50,16 @@ def run(args: argparse.Namespace) -> int:
     import sys
 
     from diagnose.errors import UsageError
-
     from diagnose.patches import target
 
     report_path = args.report
-    chosen = target.load(report_path, args.entry_id)
     if args.undo:
-        restored = target.undo(chosen.path)
-        print(f"diagnose: restored {restored.path} from {restored.backup.name}", file=sys.stderr)
+        restored = target.undo(target.undo_target(args.script, report_path))
+        print(f"diagnose: restored {restored.path} from {restored.backup.name} (backup removed)", file=sys.stderr)
         return 0
+    if args.script:
+        raise UsageError("diagnose fix: SCRIPT is for --undo; the patch names its own script")
+    chosen = target.load(report_path, args.entry_id)
     if args.show:
         show_patch(chosen, sys.stdout)
         return 0
@@ -56,8 +73,11 @@ def run(args: argparse.Namespace) -> int:
         print("diagnose: not applied", file=sys.stderr)
         return 1
     applied = apply(chosen.path, chosen.sha256, chosen.new_text)
-    print(f"diagnose: patched {applied.path} (original kept in {applied.backup.name}; "
-          f"`diagnose fix --undo` puts it back)", file=sys.stderr)
+    print(
+        f"diagnose: patched {applied.path} (original kept in {applied.backup.name}; "
+        f"`diagnose fix --undo` puts it back)",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -31,7 +31,10 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
         return None  # both given: which value is meant is the user's call
     arg = keyword(call, wrong)
     script.replace(arg.keyword, cst.Name(suggestion))
-    return Edit(new_text=script.code(), title=f"Rename {wrong}= to {suggestion}= in {class_name}(...)",
-                safety="unsafe",
-                safety_reason=f"`{suggestion}` is the accepted field closest to `{wrong}` by spelling; check it is "
-                              f"the setting you meant")
+    return Edit(
+        new_text=script.code(),
+        title=f"Rename {wrong}= to {suggestion}= in {class_name}(...)",
+        safety="unsafe",
+        safety_reason=f"`{suggestion}` is the accepted field closest to `{wrong}` by spelling; check it is "
+        f"the setting you meant",
+    )

@@ -41,8 +41,11 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
 
 
 def _no_meta_adapter(script: Script) -> Edit | None:
-    calls = [c for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] == "get_peft_model")
-             if keyword(c, "low_cpu_mem_usage") is not None]
+    calls = [
+        c
+        for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] == "get_peft_model")
+        if keyword(c, "low_cpu_mem_usage") is not None
+    ]
     if not calls:
         return None
     for call in calls:
@@ -51,29 +54,38 @@ def _no_meta_adapter(script: Script) -> Edit | None:
         if call.args[-1] is arg and args:  # the new last argument closes the call as the removed one did
             args[-1] = args[-1].with_changes(comma=arg.comma)
         script.replace(call, call.with_changes(args=args))
-    return Edit(new_text=script.code(),
-                title="Create the new LoRA weights for real: drop low_cpu_mem_usage=True from get_peft_model",
-                safety="safe",
-                safety_reason="low_cpu_mem_usage=True only skips allocating adapter weights that a checkpoint "
-                              "load is meant to fill; for a new adapter they are then initialised as usual")
+    return Edit(
+        new_text=script.code(),
+        title="Create the new LoRA weights for real: drop low_cpu_mem_usage=True from get_peft_model",
+        safety="safe",
+        safety_reason="low_cpu_mem_usage=True only skips allocating adapter weights that a checkpoint "
+        "load is meant to fill; for a new adapter they are then initialised as usual",
+    )
 
 
 def _inputs_to_model_device(script: Script, incident: Incident, path: str, devices: Counter) -> Edit | None:
     lines = failing_lines(incident, path)
-    calls = [c for c in script.on_lines(script.calls(), lines[:1])
-             if call_name(c).rsplit(".", 1)[-1] not in SKIP_CALLS and _model_name(c)]
+    calls = [
+        c
+        for c in script.on_lines(script.calls(), lines[:1])
+        if call_name(c).rsplit(".", 1)[-1] not in SKIP_CALLS and _model_name(c)
+    ]
     if not calls:
         return None
     call = calls[0]
     model = _model_name(call)
     home = next((d for d, _ in devices.most_common() if d != "meta"), None)
-    elsewhere = {t["name"] for t in incident.probes.get("tensors", [])
-                 if t.get("user_code") and home and t.get("device") != home}
+    elsewhere = {
+        t["name"] for t in incident.probes.get("tensors", []) if t.get("user_code") and home and t.get("device") != home
+    }
     args, moved = [], []
     for arg in call.args:
         name = dotted(arg.value)
-        if name and (not elsewhere or name in elsewhere or any(e.startswith(f"{name}[") for e in elsewhere)) \
-                and name != model:
+        if (
+            name
+            and (not elsewhere or name in elsewhere or any(e.startswith(f"{name}[") for e in elsewhere))
+            and name != model
+        ):
             if arg.star == "**":
                 value = cst.parse_expression(f"{{key: value.to({model}.device) for key, value in {name}.items()}}")
             elif arg.star == "":
@@ -88,9 +100,12 @@ def _inputs_to_model_device(script: Script, incident: Incident, path: str, devic
     if not moved:
         return None
     script.replace(call, call.with_changes(args=args))
-    return Edit(new_text=script.code(), title=f"Move {', '.join(moved)} to {model}.device before calling it",
-                safety="safe", safety_reason="only where the inputs live changes; their values and the model "
-                                             "are untouched")
+    return Edit(
+        new_text=script.code(),
+        title=f"Move {', '.join(moved)} to {model}.device before calling it",
+        safety="safe",
+        safety_reason="only where the inputs live changes; their values and the model are untouched",
+    )
 
 
 def _model_name(call: cst.Call) -> str:

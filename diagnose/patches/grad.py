@@ -15,8 +15,12 @@ from diagnose.incident import Incident
 from diagnose.patches._cst import Edit, Script, append_arg, call_name, keyword, tight_equal
 from diagnose.report import Advice
 
-PEFT_LOADERS = ("PeftModel.from_pretrained", "PeftModelForCausalLM.from_pretrained",
-                "AutoPeftModelForCausalLM.from_pretrained", "AutoPeftModel.from_pretrained")
+PEFT_LOADERS = (
+    "PeftModel.from_pretrained",
+    "PeftModelForCausalLM.from_pretrained",
+    "AutoPeftModelForCausalLM.from_pretrained",
+    "AutoPeftModel.from_pretrained",
+)
 
 
 def frozen_adapter_loads(script: Script) -> list[cst.Call]:
@@ -35,13 +39,19 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
             for call in loads:
                 arg = keyword(call, "is_trainable")
                 true = cst.Name("True")
-                script.replace(call, append_arg(call, cst.Arg(keyword=cst.Name("is_trainable"), value=true,
-                                                              equal=tight_equal()))
-                               if arg is None else call.with_changes(
-                                   args=[a.with_changes(value=true) if a is arg else a for a in call.args]))
-            return Edit(new_text=script.code(), title="Load the adapter for training: is_trainable=True",
-                        safety="safe", safety_reason="the saved LoRA weights load the same; they are only no "
-                                                     "longer frozen, as training them needs")
+                script.replace(
+                    call,
+                    append_arg(call, cst.Arg(keyword=cst.Name("is_trainable"), value=true, equal=tight_equal()))
+                    if arg is None
+                    else call.with_changes(args=[a.with_changes(value=true) if a is arg else a for a in call.args]),
+                )
+            return Edit(
+                new_text=script.code(),
+                title="Load the adapter for training: is_trainable=True",
+                safety="safe",
+                safety_reason="the saved LoRA weights load the same; they are only no "
+                "longer frozen, as training them needs",
+            )
     return _input_require_grads(script)
 
 
@@ -62,7 +72,10 @@ def _input_require_grads(script: Script) -> Edit | None:
     if not isinstance(statement, cst.SimpleStatementLine):
         return None
     script.insert_after(statement, f"{owner}.enable_input_require_grads()\n")
-    return Edit(new_text=script.code(),
-                title=f"Let gradients flow into the checkpointed blocks: {owner}.enable_input_require_grads()",
-                safety="safe", safety_reason="the embedding outputs require grad so checkpointed blocks record "
-                                             "a graph; the weights and what is trained do not change")
+    return Edit(
+        new_text=script.code(),
+        title=f"Let gradients flow into the checkpointed blocks: {owner}.enable_input_require_grads()",
+        safety="safe",
+        safety_reason="the embedding outputs require grad so checkpointed blocks record "
+        "a graph; the weights and what is trained do not change",
+    )

@@ -47,8 +47,9 @@ def _assume_yes(options) -> bool:
 def run_until_fixed(target: list[str], options, *, rounds: int = MAX_ROUNDS, assume_yes: bool | None = None) -> int:
     from diagnose import runner
 
-    result, last = loop(target, options, rounds=rounds,
-                        assume_yes=_assume_yes(options) if assume_yes is None else assume_yes)
+    result, last = loop(
+        target, options, rounds=rounds, assume_yes=_assume_yes(options) if assume_yes is None else assume_yes
+    )
     summarize(result)
     if last is None:
         return result.status
@@ -121,8 +122,10 @@ def _confirmed(choice, assume_yes: bool) -> bool:
     if assume_yes:
         return True
     if sys.stdin is None or not sys.stdin.isatty():
-        _say(f"not a terminal, so nobody can confirm: {choice.name} is unchanged. Apply it with "
-             f"`diagnose fix --yes`, or rerun with DIAGNOSE_ASSUME_YES=1")
+        _say(
+            f"not a terminal, so nobody can confirm: {choice.name} is unchanged. Apply it with "
+            f"`diagnose fix --yes`, or rerun with DIAGNOSE_ASSUME_YES=1"
+        )
         return False
     from diagnose.patches.command import confirm
 
@@ -132,8 +135,11 @@ def _confirmed(choice, assume_yes: bool) -> bool:
 def summarize(outcome: LoopResult) -> None:
     _say("summary:")
     for item in outcome.rounds:
-        status = "succeeded" if item.exit_code == 0 else (f"killed by {item.signal}" if item.signal
-                                                          else f"failed (exit {item.exit_code})")
+        status = (
+            "succeeded"
+            if item.exit_code == 0
+            else (f"killed by {item.signal}" if item.signal else f"failed (exit {item.exit_code})")
+        )
         line = f"  round {item.number}: {status}"
         if item.diagnosis:
             line += f", {item.diagnosis}"

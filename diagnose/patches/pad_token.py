@@ -13,17 +13,20 @@ from diagnose.incident import Incident
 from diagnose.patches._cst import Edit, Script, call_name, dotted, failing_lines
 from diagnose.report import Advice
 
-SAFETY_REASON = ("padding reuses the end-of-sequence token; a data collator that masks pad tokens out of the "
-                 "labels then masks the real end-of-sequence tokens too, so the model may not learn to stop "
-                 "(add a dedicated pad token and resize the embeddings if that matters)")
+SAFETY_REASON = (
+    "padding reuses the end-of-sequence token; a data collator that masks pad tokens out of the "
+    "labels then masks the real end-of-sequence tokens too, so the model may not learn to stop "
+    "(add a dedicated pad token and resize the embeddings if that matters)"
+)
 
 
 def is_tokenizer_load(node: cst.BaseExpression) -> bool:
     if not isinstance(node, cst.Call):
         return False
     name = call_name(node)
-    return "Tokenizer" in name and (name.endswith("from_pretrained") or name.endswith("Tokenizer")
-                                    or name.endswith("TokenizerFast"))
+    return "Tokenizer" in name and (
+        name.endswith("from_pretrained") or name.endswith("Tokenizer") or name.endswith("TokenizerFast")
+    )
 
 
 def sets_pad_token(script: Script, variable: str) -> bool:
@@ -53,14 +56,19 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
     variable = _variable(script, incident, advice)
     if variable is None or sets_pad_token(script, variable):
         return None
-    loads = [a for a in script.assignments(variable, before_line=last_line) if is_tokenizer_load(a.value)] \
-        or script.assignments(variable, before_line=last_line)
+    loads = [
+        a for a in script.assignments(variable, before_line=last_line) if is_tokenizer_load(a.value)
+    ] or script.assignments(variable, before_line=last_line)
     if not loads:
         return None
     statement = script.statement_of(loads[-1])
     script.insert_after(statement, f"{variable}.pad_token = {variable}.eos_token\n")
-    return Edit(new_text=script.code(), title=f"Pad with the end-of-sequence token: {variable}.pad_token = "
-                                              f"{variable}.eos_token", safety="unsafe", safety_reason=SAFETY_REASON)
+    return Edit(
+        new_text=script.code(),
+        title=f"Pad with the end-of-sequence token: {variable}.pad_token = {variable}.eos_token",
+        safety="unsafe",
+        safety_reason=SAFETY_REASON,
+    )
 
 
 def _variable(script: Script, incident: Incident, advice: Advice) -> str | None:

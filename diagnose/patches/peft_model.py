@@ -17,10 +17,23 @@ from diagnose.patches._cst import Edit, Script, call_name, dotted, failing_lines
 from diagnose.report import Advice
 
 # PeftModel methods/attributes that a transformers PreTrainedModel lacks (peft 0.21).
-PEFT_ONLY = {"print_trainable_parameters", "get_nb_trainable_parameters", "merge_and_unload", "unload",
-             "merge_adapter", "unmerge_adapter", "get_base_model", "base_model_torch_dtype", "peft_type",
-             "active_peft_config", "set_requires_grad", "get_layer_status", "get_model_status",
-             "create_or_update_model_card", "add_weighted_adapter"}
+PEFT_ONLY = {
+    "print_trainable_parameters",
+    "get_nb_trainable_parameters",
+    "merge_and_unload",
+    "unload",
+    "merge_adapter",
+    "unmerge_adapter",
+    "get_base_model",
+    "base_model_torch_dtype",
+    "peft_type",
+    "active_peft_config",
+    "set_requires_grad",
+    "get_layer_status",
+    "get_model_status",
+    "create_or_update_model_card",
+    "add_weighted_adapter",
+}
 WRAPPERS = ("get_peft_model",)
 
 
@@ -37,24 +50,34 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
     use = uses[0]
     variable = use.value.value
     line = script.lines(use)[0]
-    wraps = [c for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] in WRAPPERS)
-             if script.lines(c)[0] < line and c.args and dotted(c.args[0].value) == variable]
+    wraps = [
+        c
+        for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] in WRAPPERS)
+        if script.lines(c)[0] < line and c.args and dotted(c.args[0].value) == variable
+    ]
     if not wraps:
         return None
     wrap = wraps[-1]
     parent = script.parent(wrap)
     if isinstance(parent, cst.Expr):  # the returned PeftModel is thrown away: keep it
         script.replace(parent, cst.Assign(targets=[cst.AssignTarget(target=cst.Name(variable))], value=wrap))
-        return Edit(new_text=script.code(), title=f"Keep the PeftModel that get_peft_model returns: "
-                                         f"{variable} = get_peft_model(...)",
-                    safety="safe", safety_reason=f"`{variable}` then names the PeftModel, which wraps the same "
-                                                 f"model (its layers already carry the LoRA adapters); "
-                                                 f"later uses of `{variable}` get the PeftModel's methods too")
+        return Edit(
+            new_text=script.code(),
+            title=f"Keep the PeftModel that get_peft_model returns: {variable} = get_peft_model(...)",
+            safety="safe",
+            safety_reason=f"`{variable}` then names the PeftModel, which wraps the same "
+            f"model (its layers already carry the LoRA adapters); "
+            f"later uses of `{variable}` get the PeftModel's methods too",
+        )
     if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
         peft_variable = parent.targets[0].target.value
         if peft_variable == variable:
             return None  # already reassigned: the failure comes from elsewhere
         script.replace(use.value, cst.Name(peft_variable))
-        return Edit(new_text=script.code(), title=f"Call {attribute} on the PeftModel `{peft_variable}`",
-                    safety="safe", safety_reason="only the object the method is called on changes")
+        return Edit(
+            new_text=script.code(),
+            title=f"Call {attribute} on the PeftModel `{peft_variable}`",
+            safety="safe",
+            safety_reason="only the object the method is called on changes",
+        )
     return None

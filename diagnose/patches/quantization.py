@@ -17,16 +17,26 @@ from diagnose.patches._cst import Edit, Script, call_name, failing_lines, keywor
 from diagnose.report import Advice
 
 # BitsAndBytesConfig's own fields (transformers 5.24), as users passed them to from_pretrained in 4.x
-MOVED = ("load_in_8bit", "load_in_4bit", "llm_int8_threshold", "llm_int8_skip_modules",
-         "llm_int8_enable_fp32_cpu_offload", "llm_int8_has_fp16_weight", "bnb_4bit_compute_dtype",
-         "bnb_4bit_quant_type", "bnb_4bit_use_double_quant", "bnb_4bit_quant_storage")
+MOVED = (
+    "load_in_8bit",
+    "load_in_4bit",
+    "llm_int8_threshold",
+    "llm_int8_skip_modules",
+    "llm_int8_enable_fp32_cpu_offload",
+    "llm_int8_has_fp16_weight",
+    "bnb_4bit_compute_dtype",
+    "bnb_4bit_quant_type",
+    "bnb_4bit_use_double_quant",
+    "bnb_4bit_quant_storage",
+)
 TRIGGERS = ("load_in_8bit", "load_in_4bit")
 
 
 def quantized_loads(script: Script) -> list[cst.Call]:
     """``*.from_pretrained(...)`` calls that pass load_in_8bit/load_in_4bit directly."""
-    return script.calls(lambda c: call_name(c).endswith("from_pretrained")
-                        and any(keyword(c, name) is not None for name in TRIGGERS))
+    return script.calls(
+        lambda c: call_name(c).endswith("from_pretrained") and any(keyword(c, name) is not None for name in TRIGGERS)
+    )
 
 
 def make_patch(script: Script, incident: Incident, advice: Advice, path: str) -> Edit | None:
@@ -41,11 +51,13 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
     if any(not call_name(c).startswith("transformers.") for c in edited):
         script.add_import("transformers", "BitsAndBytesConfig")
     where = "the from_pretrained call" if len(edited) == 1 else f"{len(edited)} from_pretrained calls"
-    return Edit(new_text=script.code(),
-                title=f"Pass load_in_8bit/load_in_4bit as quantization_config=BitsAndBytesConfig(...) in {where}",
-                safety="safe",
-                safety_reason="the same quantization settings, written the way transformers 5 accepts them; "
-                              "the model loads as it did with transformers 4")
+    return Edit(
+        new_text=script.code(),
+        title=f"Pass load_in_8bit/load_in_4bit as quantization_config=BitsAndBytesConfig(...) in {where}",
+        safety="safe",
+        safety_reason="the same quantization settings, written the way transformers 5 accepts them; "
+        "the model loads as it did with transformers 4",
+    )
 
 
 def _rewrite(script: Script, call: cst.Call) -> bool:
@@ -61,10 +73,14 @@ def _rewrite(script: Script, call: cst.Call) -> bool:
     for arg in call.args:
         if arg in moved:
             if not placed:  # the new keyword takes the place (and layout) of the first moved one
-                args.append(arg.with_changes(keyword=cst.Name("quantization_config"), value=config,
-                                             comma=moved[-1].comma if contiguous else arg.comma,
-                                             equal=arg.equal if isinstance(arg.equal, cst.AssignEqual)
-                                             else tight_equal()))
+                args.append(
+                    arg.with_changes(
+                        keyword=cst.Name("quantization_config"),
+                        value=config,
+                        comma=moved[-1].comma if contiguous else arg.comma,
+                        equal=arg.equal if isinstance(arg.equal, cst.AssignEqual) else tight_equal(),
+                    )
+                )
                 placed = True
             continue
         args.append(arg)

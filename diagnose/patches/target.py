@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,10 +28,17 @@ class PatchChoice:
         return Path(self.path).name
 
     @classmethod
-    def from_patch(cls, entry_id: str, patch) -> "PatchChoice":
-        return cls(entry_id=entry_id, path=patch.path, sha256=patch.sha256, diff=patch.diff,
-                   new_text=patch.new_text, title=patch.title, safety=patch.safety,
-                   safety_reason=patch.safety_reason)
+    def from_patch(cls, entry_id: str, patch) -> PatchChoice:
+        return cls(
+            entry_id=entry_id,
+            path=patch.path,
+            sha256=patch.sha256,
+            diff=patch.diff,
+            new_text=patch.new_text,
+            title=patch.title,
+            safety=patch.safety,
+            safety_reason=patch.safety_reason,
+        )
 
 
 def read_report(report: str | None) -> dict:
@@ -61,7 +67,7 @@ def _last_json_document(text: str):
         start = text.rfind("\n{\n")
         if start < 0:
             raise
-        return json.loads(text[start + 1:])
+        return json.loads(text[start + 1 :])
 
 
 def load(report: str | None, entry_id: str | None = None) -> PatchChoice:
@@ -76,11 +82,15 @@ def load(report: str | None, entry_id: str | None = None) -> PatchChoice:
     for diagnosis in diagnoses:
         target = diagnosis.get("patch_target")
         if isinstance(target, dict) and all(isinstance(target.get(k), str) for k in FIELDS):
-            return PatchChoice(entry_id=str(diagnosis.get("id")), diff=str(diagnosis.get("patch") or ""),
-                               **{k: target[k] for k in FIELDS})
+            return PatchChoice(
+                entry_id=str(diagnosis.get("id")),
+                diff=str(diagnosis.get("patch") or ""),
+                **{k: target[k] for k in FIELDS},
+            )
     best = diagnoses[0].get("id")
-    raise DiagnoseError(f"the diagnosis ({best}) has no patch to apply; its fixes are manual "
-                        f"(see `diagnose run` output or the report)")
+    raise DiagnoseError(
+        f"the diagnosis ({best}) has no patch to apply; its fixes are manual (see `diagnose run` output or the report)"
+    )
 
 
 @dataclass
@@ -90,9 +100,9 @@ class Restored:
 
 
 def undo(path_text: str) -> Restored:
-    """Put back the newest backup of ``path_text`` (atomically, mode kept); the backup stays."""
-    from diagnose.patches.apply import atomic_write, backups
+    """Put back the newest backup of ``path_text`` (atomically, mode kept) and remove that backup."""
     from diagnose.patches._cst import PatchError
+    from diagnose.patches.apply import backups, restore
 
     path = Path(path_text)
     found = backups(path)
@@ -100,6 +110,37 @@ def undo(path_text: str) -> Restored:
         raise PatchError(f"no backup of {path.name} to restore ({path.name}.diagnose-bak)")
     if path.exists() and not os.access(path, os.W_OK):
         raise PatchError(f"{path} is read-only; not restored")
-    mode = stat.S_IMODE((path if path.exists() else found[-1]).stat().st_mode)
-    atomic_write(path, found[-1].read_bytes(), mode)
+    restore(path, found[-1])
     return Restored(path=path, backup=found[-1])
+
+
+def undo_target(script: str | None, report: str | None) -> str:
+    """The script ``diagnose fix --undo`` restores: the one named, else the one the backups say.
+
+    The backups decide, not the last report alone: after a patch the script is rerun and
+    its new diagnosis (another error, or none) replaces the report that had the patch.
+    """
+    from diagnose.patches.apply import BACKUP_SUFFIX, backups
+
+    if script:
+        return script
+    try:
+        data = read_report(report)
+    except UsageError:
+        data = {}
+    targets = [d.get("patch_target") for d in data.get("diagnoses", []) if isinstance(d, dict)]
+    named = [t.get("path") for t in targets if isinstance(t, dict)]
+    for candidate in [*named, data.get("script")]:
+        if isinstance(candidate, str) and backups(Path(candidate)):
+            return candidate
+    here = sorted({str(b).split(BACKUP_SUFFIX)[0] for b in Path.cwd().glob(f"*{BACKUP_SUFFIX}*")})
+    here = [name for name in here if backups(Path(name))]
+    if len(here) == 1:
+        return here[0]
+    if not here:
+        raise UsageError(
+            "diagnose fix --undo: no backup (.diagnose-bak) found here; name the script: diagnose fix --undo SCRIPT"
+        )
+    raise UsageError(
+        f"diagnose fix --undo: backups of several scripts here ({', '.join(Path(n).name for n in here)}); name one"
+    )

@@ -11,8 +11,17 @@ from __future__ import annotations
 import libcst as cst
 
 from diagnose.incident import Incident
-from diagnose.patches._cst import (Edit, Script, append_arg, call_name, failing_lines, keyword, list_literal,
-                                  quote_of, tight_equal)
+from diagnose.patches._cst import (
+    Edit,
+    Script,
+    append_arg,
+    call_name,
+    failing_lines,
+    keyword,
+    list_literal,
+    quote_of,
+    tight_equal,
+)
 from diagnose.report import Advice
 
 CONFIG_CLASSES = ("LoraConfig", "LoHaConfig", "LoKrConfig", "AdaLoraConfig", "IA3Config", "VeraConfig")
@@ -39,8 +48,12 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
             return None
         script.replace(value, cst.parse_expression(list_literal(names, quote_of(call))))
     shown = ", ".join(names)
-    return Edit(new_text=script.code(), title=f"Set target_modules to the model's own layers: {shown}",
-                safety="safe", safety_reason=SAFETY_REASON)
+    return Edit(
+        new_text=script.code(),
+        title=f"Set target_modules to the model's own layers: {shown}",
+        safety="safe",
+        safety_reason=SAFETY_REASON,
+    )
 
 
 def _config_call(script: Script, incident: Incident, path: str) -> cst.Call | None:
@@ -93,8 +106,11 @@ def _resolve_dict(script: Script, value: cst.BaseExpression, line: int) -> cst.B
         value = assigns[-1].value
     if isinstance(value, cst.Dict):
         for element in value.elements:
-            if isinstance(element, cst.DictElement) and isinstance(element.key, cst.SimpleString) \
-                    and element.key.evaluated_value == "target_modules":
+            if (
+                isinstance(element, cst.DictElement)
+                and isinstance(element.key, cst.SimpleString)
+                and element.key.evaluated_value == "target_modules"
+            ):
                 return _resolve(script, element.value, line)
     if isinstance(value, cst.Call) and call_name(value) == "dict":
         arg = keyword(value, "target_modules")
@@ -123,5 +139,6 @@ def _literal(value: cst.BaseExpression) -> list[str] | None:
 
 def _add_keyword(script: Script, call: cst.Call, names: list[str]) -> None:
     value = cst.parse_expression(list_literal(names, quote_of(call)))
-    script.replace(call, append_arg(call, cst.Arg(keyword=cst.Name("target_modules"), value=value,
-                                                   equal=tight_equal())))
+    script.replace(
+        call, append_arg(call, cst.Arg(keyword=cst.Name("target_modules"), value=value, equal=tight_equal()))
+    )

@@ -48,26 +48,42 @@ NO_TTY = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     scope = parser.add_argument_group("which questions")
-    scope.add_argument("--entry", action="append", metavar="ID", default=None,
-                       help="only questions of this KB entry (repeatable)")
-    scope.add_argument("--all", action="store_true", dest="all_entries",
-                       help="questions of every KB entry, not only the errors you have met")
-    scope.add_argument("--limit", type=_positive_int, default=10, metavar="N",
-                       help="ask at most N questions (default 10)")
-    scope.add_argument("--kb", action="append", metavar="DIR", default=None,
-                       help="also load KB entries from DIR (repeatable)")
+    scope.add_argument(
+        "--entry", action="append", metavar="ID", default=None, help="only questions of this KB entry (repeatable)"
+    )
+    scope.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_entries",
+        help="questions of every KB entry, not only the errors you have met",
+    )
+    scope.add_argument(
+        "--limit", type=_positive_int, default=10, metavar="N", help="ask at most N questions (default 10)"
+    )
+    scope.add_argument(
+        "--kb", action="append", metavar="DIR", default=None, help="also load KB entries from DIR (repeatable)"
+    )
     modes = parser.add_mutually_exclusive_group()
-    modes.add_argument("--answer", nargs=2, metavar=("QUESTION_ID", "TEXT"),
-                       help="grade TEXT as the answer to QUESTION_ID and record it ('-' reads stdin)")
+    modes.add_argument(
+        "--answer",
+        nargs=2,
+        metavar=("QUESTION_ID", "TEXT"),
+        help="grade TEXT as the answer to QUESTION_ID and record it ('-' reads stdin)",
+    )
     modes.add_argument("--stats", action="store_true", help="due now, reviewed, retention, weakest concepts")
     modes.add_argument("--export", metavar="FILE", help="write progress and incident history as JSON ('-' = stdout)")
-    modes.add_argument("--import", dest="import_file", metavar="FILE",
-                       help="merge a progress export into yours ('-' = stdin)")
+    modes.add_argument(
+        "--import", dest="import_file", metavar="FILE", help="merge a progress export into yours ('-' = stdin)"
+    )
     modes.add_argument("--reset", action="store_true", help="forget quiz progress (asks first; a backup is written)")
-    modes.add_argument("--recover", action="store_true",
-                       help="move a damaged progress database aside and start a fresh one")
-    parser.add_argument("--rating", choices=sorted(RATING_NAMES, key=lambda k: RATING_NAMES[k]),
-                        help="with --answer: your own rating instead of the grade's")
+    modes.add_argument(
+        "--recover", action="store_true", help="move a damaged progress database aside and start a fresh one"
+    )
+    parser.add_argument(
+        "--rating",
+        choices=sorted(RATING_NAMES, key=lambda k: RATING_NAMES[k]),
+        help="with --answer: your own rating instead of the grade's",
+    )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
@@ -92,8 +108,9 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr, highlight=False)
 
 
-def run(args: argparse.Namespace, *, ask: Ask | None = None, console: Any = None,
-        now: Callable[[], datetime] = now_utc) -> int:
+def run(
+    args: argparse.Namespace, *, ask: Ask | None = None, console: Any = None, now: Callable[[], datetime] = now_utc
+) -> int:
     """Run `diagnose quiz`; returns the exit code. ``ask``/``console``/``now`` are for tests."""
     out = console or _console()
     err = console or _console(stderr=True)
@@ -155,8 +172,9 @@ def run(args: argparse.Namespace, *, ask: Ask | None = None, console: Any = None
 # ---------------------------------------------------------------- the interactive loop
 
 
-def run_session(engine: QuizEngine, items: Sequence[QuizItem], console: Any, ask: Ask,
-                now: Callable[[], datetime] = now_utc) -> tuple[int, bool]:
+def run_session(
+    engine: QuizEngine, items: Sequence[QuizItem], console: Any, ask: Ask, now: Callable[[], datetime] = now_utc
+) -> tuple[int, bool]:
     """Ask ``items`` one by one; each answer is saved as soon as it is rated.
 
     Returns (answers saved, interrupted).  Ctrl-C or end of input stops the
@@ -232,8 +250,11 @@ def show_question(console: Any, item: QuizItem, counter: str = "") -> None:
         body.append(f"\n  {index}) {choice}")
     status = "new" if item.new else "due"
     title = " · ".join(part for part in (counter, status) if part)
-    console.print(Panel(body, title=_escape(title), title_align="left",
-                        subtitle=_escape(item.entry_title), subtitle_align="right"))
+    console.print(
+        Panel(
+            body, title=_escape(title), title_align="left", subtitle=_escape(item.entry_title), subtitle_align="right"
+        )
+    )
 
 
 def show_grade(console: Any, item: QuizItem, result: Grade) -> None:
@@ -279,16 +300,20 @@ def show_stats(console: Any, stats: Stats) -> None:
         for concept in stats.weakest:
             console.print(f"  {_escape(concept.concept)}: missed {concept.missed} of {concept.asked}")
     if stats.orphans:
-        console.print(f"\n[yellow]{len(stats.orphans)} card(s) whose question is no longer in the KB[/yellow] "
-                      "(kept; they come back if the question does):")
+        console.print(
+            f"\n[yellow]{len(stats.orphans)} card(s) whose question is no longer in the KB[/yellow] "
+            "(kept; they come back if the question does):"
+        )
         for orphan in stats.orphans:
             console.print(f"  {_escape(orphan.question_id)} (entry {_escape(orphan.entry_id)})")
 
 
 def _explain_nothing(console: Any, engine: QuizEngine, args: argparse.Namespace, now: datetime) -> None:
     if not args.entry and not args.all_entries and not engine.store.met_entries():
-        console.print("No diagnosed errors in your history yet, so nothing to review. "
-                      "`diagnose quiz --all` asks questions from the whole knowledge base.")
+        console.print(
+            "No diagnosed errors in your history yet, so nothing to review. "
+            "`diagnose quiz --all` asks questions from the whole knowledge base."
+        )
         return
     upcoming = [r for r in engine.store.cards() if engine.knows(r.question_id)]
     message = "Nothing due now."
@@ -323,8 +348,10 @@ def _export(store: ProgressStore, target: str, console: Any, now: datetime) -> i
         sys.stdout.write(text)
     else:
         _write_private(Path(target), text)
-    console.print(f"Exported {len(data['cards'])} cards, {len(data['reviews'])} reviews and "
-                  f"{len(data['incidents'])} incidents" + ("" if target == "-" else f" to {target}") + ".")
+    console.print(
+        f"Exported {len(data['cards'])} cards, {len(data['reviews'])} reviews and "
+        f"{len(data['incidents'])} incidents" + ("" if target == "-" else f" to {target}") + "."
+    )
     return 0
 
 
@@ -338,9 +365,11 @@ def _import(store: ProgressStore, source: str, console: Any) -> int:
     except json.JSONDecodeError as error:
         raise UsageError(f"{source}: not JSON ({error})") from None
     summary = store.import_data(data)
-    console.print(f"Imported from {source}: {summary.cards_added} new cards, {summary.cards_updated} updated, "
-                  f"{summary.cards_kept} kept (yours were newer), {summary.reviews_added} reviews, "
-                  f"{summary.incidents_added} incidents.")
+    console.print(
+        f"Imported from {source}: {summary.cards_added} new cards, {summary.cards_updated} updated, "
+        f"{summary.cards_kept} kept (yours were newer), {summary.reviews_added} reviews, "
+        f"{summary.incidents_added} incidents."
+    )
     for warning in summary.warnings:
         console.print(f"[yellow]warning:[/yellow] {_escape(warning)}")
     return 0
@@ -435,8 +464,11 @@ def offer_after_diagnosis(
             console.print()
             return
         if not text.strip():
-            console.print(f"[dim]Skipped. `diagnose quiz --entry {item.entry_id}` asks it later.[/dim]"
-                          if item.entry_id else "[dim]Skipped.[/dim]")
+            console.print(
+                f"[dim]Skipped. `diagnose quiz --entry {item.entry_id}` asks it later.[/dim]"
+                if item.entry_id
+                else "[dim]Skipped.[/dim]"
+            )
             return
         result = engine.answer(item, text, now or now_utc())
         show_result(console, result)

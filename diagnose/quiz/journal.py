@@ -44,7 +44,7 @@ def dump_payload(value, what: str) -> str | None:
 
 def bounded_log(text: str) -> str:
     """The last MAX_LOG_CHARS of a log, tokens redacted (before the cut: no half token survives it)."""
-    return redact(text[-(MAX_LOG_CHARS + 1000):])[-MAX_LOG_CHARS:]
+    return redact(text[-(MAX_LOG_CHARS + 1000) :])[-MAX_LOG_CHARS:]
 
 
 def journal_path(database: Path) -> Path:
@@ -52,22 +52,36 @@ def journal_path(database: Path) -> Path:
     return database.with_name(database.stem + ".incidents.jsonl")
 
 
-def append_incident(journal: Path, *, command: str, source: str, entry_ids: list[str],
-                    report_json: str | None, probes, log: str | None = None) -> int:
+def append_incident(
+    journal: Path,
+    *,
+    command: str,
+    source: str,
+    entry_ids: list[str],
+    report_json: str | None,
+    probes,
+    log: str | None = None,
+) -> int:
     """Add one incident to the journal; returns the journal's size (OSError when it cannot be written)."""
     if source not in ("capture", "text"):
         raise ValueError(f"incident source must be 'capture' or 'text', not {source!r}")
     now = time.time()
-    line = json.dumps({
-        "journal_id": f"{time.time_ns()}-{os.getpid()}-{os.urandom(4).hex()}",
-        "created_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}+00:00",
-        "command": redact(command)[:4000],
-        "source": source,
-        "entry_ids": list(entry_ids),
-        "report": None if report_json is None else _bounded(redact(report_json), "report"),
-        "probes": dump_payload(probes, "probes"),
-        "log": None if log is None else bounded_log(log),
-    }, ensure_ascii=False) + "\n"
+    line = (
+        json.dumps(
+            {
+                "journal_id": f"{time.time_ns()}-{os.getpid()}-{os.urandom(4).hex()}",
+                "created_at": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}+00:00",
+                "command": redact(command)[:4000],
+                "source": source,
+                "entry_ids": list(entry_ids),
+                "report": None if report_json is None else _bounded(redact(report_json), "report"),
+                "probes": dump_payload(probes, "probes"),
+                "log": None if log is None else bounded_log(log),
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
     data = line.encode("utf-8", "replace")
     journal.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     while True:

@@ -17,8 +17,16 @@ from diagnose.quiz.grading import Grade
 from diagnose.quiz.store import utc
 
 RATING_NAMES = {"again": Rating.Again, "hard": Rating.Hard, "good": Rating.Good, "easy": Rating.Easy}
-_RATING_ALIASES = {"1": Rating.Again, "2": Rating.Hard, "3": Rating.Good, "4": Rating.Easy,
-                   "a": Rating.Again, "h": Rating.Hard, "g": Rating.Good, "e": Rating.Easy}
+_RATING_ALIASES = {
+    "1": Rating.Again,
+    "2": Rating.Hard,
+    "3": Rating.Good,
+    "4": Rating.Easy,
+    "a": Rating.Again,
+    "h": Rating.Hard,
+    "g": Rating.Good,
+    "e": Rating.Easy,
+}
 
 
 def parse_rating(text: str | Rating | None) -> Rating | None:
@@ -61,8 +69,9 @@ class QuizScheduler:
         # A stable id (fsrs' default sleeps and reads the wall clock).
         return Card(card_id=zlib.crc32(question_id.encode("utf-8")), due=utc(now))
 
-    def review(self, card: Card, rating: Rating, now: datetime,
-               duration_ms: int | None = None) -> tuple[Card, ReviewLog]:
+    def review(
+        self, card: Card, rating: Rating, now: datetime, duration_ms: int | None = None
+    ) -> tuple[Card, ReviewLog]:
         return self.fsrs.review_card(card, rating, review_datetime=utc(now), review_duration=duration_ms)
 
     def retrievability(self, card: Card, now: datetime) -> float:

@@ -130,8 +130,9 @@ class Stats:
             "retention": None if self.retention is None else round(self.retention, 4),
             "predicted_recall": None if self.predicted_recall is None else round(self.predicted_recall, 4),
             "weakest_concepts": [{"concept": c.concept, "asked": c.asked, "missed": c.missed} for c in self.weakest],
-            "orphans": [{"question_id": o.question_id, "entry": o.entry_id, "due": o.due.isoformat()}
-                        for o in self.orphans],
+            "orphans": [
+                {"question_id": o.question_id, "entry": o.entry_id, "due": o.due.isoformat()} for o in self.orphans
+            ],
             "entries_met": self.entries_met,
         }
 
@@ -151,8 +152,7 @@ def load_entries(extra_dirs: Sequence[Path | str] = ()) -> Mapping[str, Entry]:
     return entries_of(load_kb([Path(d) for d in extra_dirs]))
 
 
-def open_engine(extra_dirs: Sequence[Path | str] = (), *, kb: Any = None,
-                path: Path | str | None = None) -> "QuizEngine":
+def open_engine(extra_dirs: Sequence[Path | str] = (), *, kb: Any = None, path: Path | str | None = None) -> QuizEngine:
     """An engine on the user's progress database and KB (the shipped one plus ``extra_dirs``).
 
     Close it (or use it in a ``with``) to close the database.
@@ -164,7 +164,7 @@ def open_engine(extra_dirs: Sequence[Path | str] = (), *, kb: Any = None,
 class QuizEngine:
     """Pick, grade, record, report. Thread-safe as far as the store is (one lock)."""
 
-    def __enter__(self) -> "QuizEngine":
+    def __enter__(self) -> QuizEngine:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -291,8 +291,14 @@ class QuizEngine:
     def grade(self, item: QuizItem, answer: str | None) -> Grade:
         return grade(item.question, answer)
 
-    def record(self, item: QuizItem, result: Grade, now: datetime,
-               rating: str | Rating | None = None, duration_ms: int | None = None) -> Outcome:
+    def record(
+        self,
+        item: QuizItem,
+        result: Grade,
+        now: datetime,
+        rating: str | Rating | None = None,
+        duration_ms: int | None = None,
+    ) -> Outcome:
         """Feed a graded answer (or the user's override rating) to FSRS and save it."""
         now = utc(now)
         chosen = rating_for(result, rating)
@@ -306,14 +312,25 @@ class QuizEngine:
             return self.scheduler.review(card, chosen, now, duration_ms)
 
         card = self.store.apply_review(
-            item.id, item.entry_id, review,
-            score=result.score, present=result.present, missing=result.missing, params=item.params,
+            item.id,
+            item.entry_id,
+            review,
+            score=result.score,
+            present=result.present,
+            missing=result.missing,
+            params=item.params,
         )
         due = utc(card.due)
         return Outcome(chosen, due, due - now, card.state, was_new)
 
-    def answer(self, item: QuizItem, answer: str | None, now: datetime,
-               rating: str | Rating | None = None, duration_ms: int | None = None) -> AnswerResult:
+    def answer(
+        self,
+        item: QuizItem,
+        answer: str | None,
+        now: datetime,
+        rating: str | Rating | None = None,
+        duration_ms: int | None = None,
+    ) -> AnswerResult:
         result = self.grade(item, answer)
         return AnswerResult(item, result, self.record(item, result, now, rating, duration_ms))
 
@@ -369,18 +386,19 @@ class QuizEngine:
     # -- internals
 
     def _kb_item(self, entry: Entry, question: QuizQuestion, record: CardRecord | None) -> QuizItem:
-        return QuizItem(question, entry.id, entry.title, record is None,
-                        utc(record.card.due) if record else None)
+        return QuizItem(question, entry.id, entry.title, record is None, utc(record.card.due) if record else None)
 
-    def _template_item(self, template_id: str, params: Mapping, entry_id: str | None,
-                       record: CardRecord | None) -> QuizItem | None:
+    def _template_item(
+        self, template_id: str, params: Mapping, entry_id: str | None, record: CardRecord | None
+    ) -> QuizItem | None:
         question = templates.build(template_id, params)
         if question is None:
             return None
         entry = self.entries.get(entry_id or "")
         title = entry.title if entry else "Your LoRA configuration"
-        return QuizItem(question, entry_id or "", title, record is None,
-                        utc(record.card.due) if record else None, dict(params))
+        return QuizItem(
+            question, entry_id or "", title, record is None, utc(record.card.due) if record else None, dict(params)
+        )
 
     def _template_params(self, probes: Mapping | None = None) -> dict[str, tuple[str, dict]]:
         """template id → (entry id, params) from ``probes`` or else the newest incident that fills it."""

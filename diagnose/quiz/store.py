@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 from diagnose import paths
 from diagnose.errors import DiagnoseError
 from diagnose.quiz import journal
-from diagnose.quiz.journal import MAX_PAYLOAD_BYTES, redact
+from diagnose.quiz.journal import redact
 
 BUSY_TIMEOUT_MS = 5000
 KEEP_LOGS = 200  # incidents whose log (up to 200k characters each) is kept; older ones keep their report
@@ -84,7 +84,6 @@ MIGRATIONS: list[list[str]] = [
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-
 
 
 # ---------------------------------------------------------------- errors
@@ -250,8 +249,9 @@ class ProgressStore:
         if not self.path.exists():
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         try:
-            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                                   check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
         except sqlite3.Error as error:
             raise _classify(error, self.path) from error
         try:
@@ -280,7 +280,7 @@ class ProgressStore:
                 self._conn.close()
                 self._conn = None
 
-    def __enter__(self) -> "ProgressStore":
+    def __enter__(self) -> ProgressStore:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -358,8 +358,7 @@ class ProgressStore:
     def due_cards(self, now: datetime) -> list[CardRecord]:
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT question_id, entry_id, card_json, params FROM cards WHERE due <= ? "
-                "ORDER BY due, question_id",
+                "SELECT question_id, entry_id, card_json, params FROM cards WHERE due <= ? ORDER BY due, question_id",
                 (utc(now).timestamp(),),
             ).fetchall()
         return [_card_record(row) for row in rows]
@@ -389,20 +388,32 @@ class ProgressStore:
                 "ON CONFLICT(question_id) DO UPDATE SET entry_id=excluded.entry_id, "
                 "card_json=excluded.card_json, due=excluded.due, "
                 "params=COALESCE(excluded.params, cards.params)",
-                (question_id, entry_id, new_card.to_json(), utc(new_card.due).timestamp(),
-                 journal.dump_payload(dict(params), "params") if params is not None else None),
+                (
+                    question_id,
+                    entry_id,
+                    new_card.to_json(),
+                    utc(new_card.due).timestamp(),
+                    journal.dump_payload(dict(params), "params") if params is not None else None,
+                ),
             )
             conn.execute(
                 "INSERT INTO reviews(question_id, entry_id, rating, reviewed_at, log_json, score, present, missing) "
                 "VALUES (?,?,?,?,?,?,?,?)",
-                (question_id, entry_id, int(log.rating), utc(log.review_datetime).isoformat(),
-                 log.to_json(), score, json.dumps(list(present)), json.dumps(list(missing))),
+                (
+                    question_id,
+                    entry_id,
+                    int(log.rating),
+                    utc(log.review_datetime).isoformat(),
+                    log.to_json(),
+                    score,
+                    json.dumps(list(present)),
+                    json.dumps(list(missing)),
+                ),
             )
         return new_card
 
     def reviews(self, question_id: str | None = None) -> list[ReviewRecord]:
-        query = ("SELECT id, question_id, entry_id, rating, reviewed_at, score, present, missing "
-                 "FROM reviews")
+        query = "SELECT id, question_id, entry_id, rating, reviewed_at, score, present, missing FROM reviews"
         args: tuple = ()
         if question_id is not None:
             query += " WHERE question_id=?"
@@ -410,8 +421,16 @@ class ProgressStore:
         with self._read() as conn:
             rows = conn.execute(query + " ORDER BY reviewed_at, id", args).fetchall()
         return [
-            ReviewRecord(row[0], row[1], row[2], _fsrs().Rating(row[3]), datetime.fromisoformat(row[4]),
-                         row[5], json.loads(row[6] or "[]"), json.loads(row[7] or "[]"))
+            ReviewRecord(
+                row[0],
+                row[1],
+                row[2],
+                _fsrs().Rating(row[3]),
+                datetime.fromisoformat(row[4]),
+                row[5],
+                json.loads(row[6] or "[]"),
+                json.loads(row[7] or "[]"),
+            )
             for row in rows
         ]
 
@@ -423,14 +442,28 @@ class ProgressStore:
                 conn.executemany(
                     "INSERT OR IGNORE INTO incidents(created_at, command, source, entry_ids, report, probes, log, "
                     "journal_id) VALUES (?,?,?,?,?,?,?,?)",
-                    [(item.get("created_at") or now_utc().isoformat(), str(item.get("command", ""))[:4000],
-                      item["source"], json.dumps(list(item.get("entry_ids") or [])), item.get("report"),
-                      item.get("probes"), item.get("log"), item["journal_id"]) for item in items])
+                    [
+                        (
+                            item.get("created_at") or now_utc().isoformat(),
+                            str(item.get("command", ""))[:4000],
+                            item["source"],
+                            json.dumps(list(item.get("entry_ids") or [])),
+                            item.get("report"),
+                            item.get("probes"),
+                            item.get("log"),
+                            item["journal_id"],
+                        )
+                        for item in items
+                    ],
+                )
             journal.done(path)
         if pending:
             with self._write() as conn:  # logs are the bulky part: the newest ones are what a user reopens
-                conn.execute("UPDATE incidents SET log = NULL WHERE log IS NOT NULL AND id NOT IN "
-                             "(SELECT id FROM incidents ORDER BY created_at DESC, id DESC LIMIT ?)", (KEEP_LOGS,))
+                conn.execute(
+                    "UPDATE incidents SET log = NULL WHERE log IS NOT NULL AND id NOT IN "
+                    "(SELECT id FROM incidents ORDER BY created_at DESC, id DESC LIMIT ?)",
+                    (KEEP_LOGS,),
+                )
 
     def reset_progress(self) -> None:
         """Forget cards and reviews (incident history stays)."""
@@ -458,9 +491,15 @@ class ProgressStore:
             cursor = conn.execute(
                 "INSERT INTO incidents(created_at, command, source, entry_ids, report, probes, log) "
                 "VALUES (?,?,?,?,?,?,?)",
-                (created, redact(command)[:4000], source, json.dumps(list(entry_ids)),
-                 journal.dump_payload(report, "report"), journal.dump_payload(probes, "probes"),
-                 None if log is None else journal.bounded_log(log)),
+                (
+                    created,
+                    redact(command)[:4000],
+                    source,
+                    json.dumps(list(entry_ids)),
+                    journal.dump_payload(report, "report"),
+                    journal.dump_payload(probes, "probes"),
+                    None if log is None else journal.bounded_log(log),
+                ),
             )
             return int(cursor.lastrowid)
 
@@ -473,8 +512,9 @@ class ProgressStore:
             args = (max(0, int(limit)),)
         with self._read() as conn:
             rows = conn.execute(query, args).fetchall()
-        return [IncidentSummary(row[0], datetime.fromisoformat(row[1]), row[2], row[3], json.loads(row[4]))
-                for row in rows]
+        return [
+            IncidentSummary(row[0], datetime.fromisoformat(row[1]), row[2], row[3], json.loads(row[4])) for row in rows
+        ]
 
     def get_incident(self, incident_id: int) -> IncidentRecord | None:
         with self._read() as conn:
@@ -484,8 +524,16 @@ class ProgressStore:
             ).fetchone()
         if row is None:
             return None
-        return IncidentRecord(row[0], datetime.fromisoformat(row[1]), row[2], row[3], json.loads(row[4]),
-                              _load(row[5]), _load(row[6]), row[7])
+        return IncidentRecord(
+            row[0],
+            datetime.fromisoformat(row[1]),
+            row[2],
+            row[3],
+            json.loads(row[4]),
+            _load(row[5]),
+            _load(row[6]),
+            row[7],
+        )
 
     def met_entries(self) -> dict[str, datetime]:
         """Entry id → when it was last diagnosed, most recent first."""
@@ -512,25 +560,45 @@ class ProgressStore:
     def export_data(self, *, now: datetime | None = None) -> dict:
         with self._read() as conn:
             cards = conn.execute(
-                "SELECT question_id, entry_id, card_json, params FROM cards ORDER BY question_id").fetchall()
+                "SELECT question_id, entry_id, card_json, params FROM cards ORDER BY question_id"
+            ).fetchall()
             reviews = conn.execute(
-                "SELECT question_id, entry_id, log_json, score, present, missing FROM reviews "
-                "ORDER BY reviewed_at, id").fetchall()
+                "SELECT question_id, entry_id, log_json, score, present, missing FROM reviews ORDER BY reviewed_at, id"
+            ).fetchall()
             incidents = conn.execute(
                 "SELECT created_at, command, source, entry_ids, report, probes, log FROM incidents "
-                "ORDER BY created_at, id").fetchall()
+                "ORDER BY created_at, id"
+            ).fetchall()
         return {
             "format": EXPORT_FORMAT,
             "version": EXPORT_VERSION,
             "exported_at": utc(now or now_utc()).isoformat(),
-            "cards": [{"question_id": q, "entry_id": e, "card": json.loads(c), "params": _load(p)}
-                      for q, e, c, p in cards],
-            "reviews": [{"question_id": q, "entry_id": e, "log": json.loads(log), "score": s,
-                         "present": json.loads(pr or "[]"), "missing": json.loads(mi or "[]")}
-                        for q, e, log, s, pr, mi in reviews],
-            "incidents": [{"created_at": c, "command": cmd, "source": src, "entry_ids": json.loads(ids),
-                           "report": _load(rep), "probes": _load(pro), "log": log}
-                          for c, cmd, src, ids, rep, pro, log in incidents],
+            "cards": [
+                {"question_id": q, "entry_id": e, "card": json.loads(c), "params": _load(p)} for q, e, c, p in cards
+            ],
+            "reviews": [
+                {
+                    "question_id": q,
+                    "entry_id": e,
+                    "log": json.loads(log),
+                    "score": s,
+                    "present": json.loads(pr or "[]"),
+                    "missing": json.loads(mi or "[]"),
+                }
+                for q, e, log, s, pr, mi in reviews
+            ],
+            "incidents": [
+                {
+                    "created_at": c,
+                    "command": cmd,
+                    "source": src,
+                    "entry_ids": json.loads(ids),
+                    "report": _load(rep),
+                    "probes": _load(pro),
+                    "log": log,
+                }
+                for c, cmd, src, ids, rep, pro, log in incidents
+            ],
         }
 
     def import_data(self, data: Any) -> ImportSummary:
@@ -549,15 +617,22 @@ class ProgressStore:
                     continue
                 row = conn.execute("SELECT card_json FROM cards WHERE question_id=?", (question_id,)).fetchone()
                 params = item.get("params")
-                values = (entry_id, card.to_json(), utc(card.due).timestamp(),
-                          json.dumps(params) if params is not None else None, question_id)
+                values = (
+                    entry_id,
+                    card.to_json(),
+                    utc(card.due).timestamp(),
+                    json.dumps(params) if params is not None else None,
+                    question_id,
+                )
                 if row is None:
-                    conn.execute("INSERT INTO cards(entry_id, card_json, due, params, question_id) "
-                                 "VALUES (?,?,?,?,?)", values)
+                    conn.execute(
+                        "INSERT INTO cards(entry_id, card_json, due, params, question_id) VALUES (?,?,?,?,?)", values
+                    )
                     added += 1
                 elif _newer(card, _fsrs().Card.from_json(row[0])):
-                    conn.execute("UPDATE cards SET entry_id=?, card_json=?, due=?, params=? WHERE question_id=?",
-                                 values)
+                    conn.execute(
+                        "UPDATE cards SET entry_id=?, card_json=?, due=?, params=? WHERE question_id=?", values
+                    )
                     updated += 1
                 else:
                     kept += 1
@@ -571,14 +646,24 @@ class ProgressStore:
                     continue
                 exists = conn.execute(
                     "SELECT 1 FROM reviews WHERE question_id=? AND reviewed_at=? AND rating=?",
-                    (question_id, at, int(log.rating))).fetchone()
+                    (question_id, at, int(log.rating)),
+                ).fetchone()
                 if exists:
                     continue
                 conn.execute(
                     "INSERT INTO reviews(question_id, entry_id, rating, reviewed_at, log_json, score, present, missing) "
                     "VALUES (?,?,?,?,?,?,?,?)",
-                    (question_id, entry_id, int(log.rating), at, log.to_json(), item.get("score"),
-                     json.dumps(list(item.get("present") or [])), json.dumps(list(item.get("missing") or []))))
+                    (
+                        question_id,
+                        entry_id,
+                        int(log.rating),
+                        at,
+                        log.to_json(),
+                        item.get("score"),
+                        json.dumps(list(item.get("present") or [])),
+                        json.dumps(list(item.get("missing") or [])),
+                    ),
+                )
                 reviews_added += 1
             for item in data.get("incidents", []):
                 try:
@@ -588,18 +673,25 @@ class ProgressStore:
                 except (KeyError, TypeError, ValueError) as error:
                     warnings.append(f"skipped an incident that could not be read: {error!r}")
                     continue
-                exists = conn.execute("SELECT 1 FROM incidents WHERE created_at=? AND command=?",
-                                      (created, redact(command)[:4000])).fetchone()
+                exists = conn.execute(
+                    "SELECT 1 FROM incidents WHERE created_at=? AND command=?", (created, redact(command)[:4000])
+                ).fetchone()
                 if exists:
                     continue
                 log = item.get("log")
                 conn.execute(
                     "INSERT INTO incidents(created_at, command, source, entry_ids, report, probes, log) "
                     "VALUES (?,?,?,?,?,?,?)",
-                    (created, redact(command)[:4000], source, json.dumps(entry_ids),
-                     journal.dump_payload(item.get("report"), "report"),
-                     journal.dump_payload(item.get("probes"), "probes"),
-                     journal.bounded_log(log) if isinstance(log, str) else None))
+                    (
+                        created,
+                        redact(command)[:4000],
+                        source,
+                        json.dumps(entry_ids),
+                        journal.dump_payload(item.get("report"), "report"),
+                        journal.dump_payload(item.get("probes"), "probes"),
+                        journal.bounded_log(log) if isinstance(log, str) else None,
+                    ),
+                )
                 incidents_added += 1
         return ImportSummary(added, updated, kept, reviews_added, incidents_added, tuple(warnings))
 
@@ -622,10 +714,12 @@ class ExportFormatError(DiagnoseError):
 
 def _check_export(data: Any) -> None:
     if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-        raise ExportFormatError("not a lora-diagnose progress export (no \"format\": \"lora-diagnose-progress\")")
+        raise ExportFormatError('not a lora-diagnose progress export (no "format": "lora-diagnose-progress")')
     if data.get("version") != EXPORT_VERSION:
-        raise ExportFormatError(f"progress export version {data.get('version')!r} is not supported "
-                                f"(this lora-diagnose reads version {EXPORT_VERSION})")
+        raise ExportFormatError(
+            f"progress export version {data.get('version')!r} is not supported "
+            f"(this lora-diagnose reads version {EXPORT_VERSION})"
+        )
     for key in ("cards", "reviews", "incidents"):
         if not isinstance(data.get(key, []), list):
             raise ExportFormatError(f"progress export: {key!r} must be a list")
@@ -651,8 +745,9 @@ def record_incident(
 ) -> int:
     """Add one diagnosed incident to the history; returns its id."""
     with ProgressStore(path, check=False) as store:
-        return store.record_incident(command=command, source=source, entry_ids=entry_ids,
-                                     report=report, probes=probes, when=when, log=log)
+        return store.record_incident(
+            command=command, source=source, entry_ids=entry_ids, report=report, probes=probes, when=when, log=log
+        )
 
 
 def list_incidents(limit: int | None = 50, *, path: Path | str | None = None) -> list[IncidentSummary]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from diagnose.tui.messages import Diagnosed
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -10,16 +11,18 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static, TextArea
 
-from tui.messages import Diagnosed
-
 
 class ExplainScreen(Screen):
     BINDINGS = [Binding("ctrl+r", "explain", "Explain"), Binding("escape", "back", "Back")]
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble(("Explain a traceback", "bold"),
-                                   ("   paste it below (ctrl+v or your terminal's paste), then ctrl+r", "dim")),
-                     id="status")
+        yield Static(
+            Text.assemble(
+                ("Explain a traceback", "bold"),
+                ("   paste it below (ctrl+v or your terminal's paste), then ctrl+r", "dim"),
+            ),
+            id="status",
+        )
         yield TextArea(id="paste", soft_wrap=False, show_line_numbers=False)
         with Horizontal(id="explain-buttons"):
             yield Button("Explain", id="explain", variant="primary", compact=True)
@@ -45,11 +48,12 @@ class ExplainScreen(Screen):
         self.post_message(Diagnosed(report))
 
     def on_diagnosed(self, message: Diagnosed) -> None:
-        from tui.screens.report import ReportScreen
+        from diagnose.tui.screens.report import ReportScreen
 
         message.stop()
-        self.app.push_screen(ReportScreen(message.report, title="Pasted traceback",
-                                          text=self.query_one("#paste", TextArea).text))
+        self.app.push_screen(
+            ReportScreen(message.report, title="Pasted traceback", text=self.query_one("#paste", TextArea).text)
+        )
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -21,7 +21,7 @@ so the lesson sticks.  Every command is also in the command palette
 def bindings_of(node) -> list[Binding]:
     """The bindings this project declares on a screen or the app (Textual's own ones left out)."""
     found: list[Binding] = []
-    classes = [cls for cls in reversed(type(node).__mro__) if cls.__module__.startswith("tui.")]
+    classes = [cls for cls in reversed(type(node).__mro__) if cls.__module__.startswith("diagnose.tui.")]
     for cls in classes:
         if not getattr(cls, "_inherit_bindings", True):
             found = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from diagnose.tui.history import short_command
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -10,7 +11,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from diagnose.report import Report
-from tui.history import short_command
 
 
 class HistoryScreen(Screen):
@@ -39,8 +39,11 @@ class HistoryScreen(Screen):
         table = self.query_one(DataTable)
         table.clear()
         if not incidents:
-            self.query_one("#status", Static).update(Text.assemble(
-                ("History of incidents", "bold"), ("   none yet: run a script or explain a traceback", "dim")))
+            self.query_one("#status", Static).update(
+                Text.assemble(
+                    ("History of incidents", "bold"), ("   none yet: run a script or explain a traceback", "dim")
+                )
+            )
             return
         for incident in incidents:
             when = incident.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
@@ -59,9 +62,9 @@ class HistoryScreen(Screen):
             self.reopen(int(key.value))
 
     def reopen(self, incident_id: int) -> None:
-        from diagnose.quiz.store import ProgressStore
+        from diagnose.tui.screens.report import ReportScreen
 
-        from tui.screens.report import ReportScreen
+        from diagnose.quiz.store import ProgressStore
 
         with ProgressStore() as store:
             record = store.get_incident(incident_id)

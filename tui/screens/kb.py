@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from diagnose.tui.kbtext import entry_markdown
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -10,9 +11,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
-
-from tui.kbtext import entry_markdown
-
 
 DEBOUNCE = 0.15  # seconds
 
@@ -28,8 +26,7 @@ class KBScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
-        yield Input(placeholder="Search the knowledge base (words in id, title, explanation, patterns)",
-                    id="kb-search")
+        yield Input(placeholder="Search the knowledge base (words in id, title, explanation, patterns)", id="kb-search")
         with Horizontal(id="kb-body"):
             yield OptionList(id="kb-list")
             with VerticalScroll(id="kb-detail"):
@@ -40,9 +37,13 @@ class KBScreen(Screen):
         kb = self.app.knowledge()
         self.entries = sorted((loaded for loaded in kb), key=lambda loaded: loaded.id)
         problems = f"   {len(kb.problems)} broken file(s) skipped" if kb.problems else ""
-        self.query_one("#status", Static).update(Text.assemble(("Knowledge base", "bold"),
-                                                               (f"   {len(self.entries)} entr{'y' if len(self.entries) == 1 else 'ies'}", "dim"),
-                                                               (problems, "yellow")))
+        self.query_one("#status", Static).update(
+            Text.assemble(
+                ("Knowledge base", "bold"),
+                (f"   {len(self.entries)} entr{'y' if len(self.entries) == 1 else 'ies'}", "dim"),
+                (problems, "yellow"),
+            )
+        )
         self.show_matches("")
         self.query_one("#kb-search", Input).focus()
 

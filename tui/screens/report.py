@@ -6,6 +6,10 @@ incident); ``tui.screens.run.RunScreen`` extends it with a live child process.
 
 from __future__ import annotations
 
+from diagnose.tui.messages import Diagnosed, ShowEvidence
+from diagnose.tui.widgets.diagnosis import DiagnosisPanel
+from diagnose.tui.widgets.log_view import LogView
+from diagnose.tui.widgets.quiz import QuizPanel
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,11 +18,6 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from diagnose.report import Report
-from tui.messages import Diagnosed, ShowEvidence
-from tui.widgets.diagnosis import DiagnosisPanel
-from tui.widgets.log_view import LogView
-from tui.widgets.quiz import QuizPanel
-
 
 REPORT_BINDINGS = [
     Binding("1", "tab('log')", "Log", show=False),
@@ -59,7 +58,7 @@ class ReportScreen(Screen):
         self.query_one("#search", Input).display = False
         self.update_status()
         if self.text is not None:
-            from tui.lines import LineAssembler
+            from diagnose.tui.lines import LineAssembler
 
             assembler = LineAssembler()
             chunk = assembler.feed(self.text.encode("utf-8", "replace"))
@@ -116,8 +115,9 @@ class ReportScreen(Screen):
         app.call_from_thread(self._quiz_loaded, item)
 
     async def _quiz_loaded(self, item) -> None:
-        await self.quiz_panel.set_items([item] if item else [],
-                                        "Nothing to ask now: you answered this entry's questions recently.")
+        await self.quiz_panel.set_items(
+            [item] if item else [], "Nothing to ask now: you answered this entry's questions recently."
+        )
 
     # -- actions
 

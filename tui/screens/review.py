@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from diagnose.tui.widgets.quiz import QuizPanel
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-
-from tui.widgets.quiz import QuizPanel
 
 
 class ReviewScreen(Screen):
@@ -39,11 +38,13 @@ class ReviewScreen(Screen):
         app.call_from_thread(self._picked, items)
 
     async def _picked(self, items) -> None:
-        empty = ("Nothing is due. Questions come from the errors you have met; run a script or explain a "
-                 "traceback first.")
+        empty = (
+            "Nothing is due. Questions come from the errors you have met; run a script or explain a traceback first."
+        )
         await self.query_one(QuizPanel).set_items(items, empty=empty, focus=True)
-        self.query_one("#status", Static).update(Text.assemble(
-            ("Review questions", "bold"), (f"   {len(items)} to go" if items else "", "dim")))
+        self.query_one("#status", Static).update(
+            Text.assemble(("Review questions", "bold"), (f"   {len(items)} to go" if items else "", "dim"))
+        )
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -14,17 +14,9 @@ import shlex
 import signal
 import threading
 
-from rich.text import Text
-from textual import work
-from textual.worker import get_current_worker
-from textual.binding import Binding
-from textual.worker import Worker, WorkerState
-
-from diagnose.errors import DiagnoseError
-from diagnose.runner import TAIL_BYTES, RunResult
-from tui.child import STOP_SIGNALS
-from tui.lines import LineAssembler
-from tui.messages import (
+from diagnose.tui.child import STOP_SIGNALS
+from diagnose.tui.lines import LineAssembler
+from diagnose.tui.messages import (
     ApplyPatch,
     Diagnosed,
     OutputBatch,
@@ -33,7 +25,14 @@ from tui.messages import (
     RunFinished,
     RunStarted,
 )
-from tui.screens.report import REPORT_BINDINGS, ReportScreen
+from diagnose.tui.screens.report import REPORT_BINDINGS, ReportScreen
+from rich.text import Text
+from textual import work
+from textual.binding import Binding
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from diagnose.errors import DiagnoseError
+from diagnose.runner import TAIL_BYTES, RunResult
 
 STOP_GRACE = 3.0  # seconds between SIGINT and SIGTERM
 READ_TIMEOUT = 0.05
@@ -187,8 +186,14 @@ class RunScreen(ReportScreen, inherit_bindings=False):
         matches = ""
         if log is not None and log.match_count:
             matches = f"   match {log.current_match + 1}/{log.match_count}"
-        return Text.assemble((self.heading, "bold"), "   ", (status, style), (f"   {elapsed:.0f}s", "dim"),
-                             (follow, "yellow"), (matches, "dim"))
+        return Text.assemble(
+            (self.heading, "bold"),
+            "   ",
+            (status, style),
+            (f"   {elapsed:.0f}s", "dim"),
+            (follow, "yellow"),
+            (matches, "dim"),
+        )
 
     def _status(self) -> tuple[str, str]:
         if self.state == "starting":
@@ -244,7 +249,7 @@ class RunScreen(ReportScreen, inherit_bindings=False):
         if best is None or best.patch is None:
             self.notify("No patch to apply.")
             return
-        from tui import patching
+        from diagnose.tui import patching
 
         if patching.applier() is None:
             self.notify("Applying patches is not available in this installation.", severity="warning")
@@ -254,11 +259,13 @@ class RunScreen(ReportScreen, inherit_bindings=False):
     async def on_apply_patch(self, message: ApplyPatch) -> None:
         from pathlib import Path
 
-        from tui.screens.confirm import ConfirmScreen
+        from diagnose.tui.screens.confirm import ConfirmScreen
 
         patch = message.patch
-        question = (f"Apply the patch to {Path(patch.path).name}?\n\n{patch.title} [{patch.safety}]: "
-                    f"{patch.safety_reason}\n\nA backup of the script is kept.")
+        question = (
+            f"Apply the patch to {Path(patch.path).name}?\n\n{patch.title} [{patch.safety}]: "
+            f"{patch.safety_reason}\n\nA backup of the script is kept."
+        )
         if message.rerun:
             question += " The script runs again afterwards."
 
@@ -266,12 +273,11 @@ class RunScreen(ReportScreen, inherit_bindings=False):
             if yes:
                 self.apply_patch(patch, message.rerun)
 
-        self.app.push_screen(ConfirmScreen(question, yes="Apply" + (" and rerun" if message.rerun else "")),
-                             confirmed)
+        self.app.push_screen(ConfirmScreen(question, yes="Apply" + (" and rerun" if message.rerun else "")), confirmed)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="patch")
     def apply_patch(self, patch, rerun: bool) -> None:
-        from tui import patching
+        from diagnose.tui import patching
 
         try:
             applied = patching.apply(patch)

@@ -42,9 +42,12 @@ class StartScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble(("lora-diagnose", "bold"), "  ",
-                                   ("run a LoRA script, see what went wrong, fix it, learn why", "dim")),
-                     id="status")
+        yield Static(
+            Text.assemble(
+                ("lora-diagnose", "bold"), "  ", ("run a LoRA script, see what went wrong, fix it, learn why", "dim")
+            ),
+            id="status",
+        )
         with Horizontal(id="start"):
             with Vertical(id="scripts"):
                 yield Static("Pick a script to run (Enter)", classes="section")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from diagnose.tui import patching
+from diagnose.tui.messages import ApplyPatch, ShowEvidence
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -12,8 +14,6 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Collapsible, Markdown, Static
 
 from diagnose.report import Diagnosis, Finding, Report, abstention_facts
-from tui import patching
-from tui.messages import ApplyPatch, ShowEvidence
 
 SAFETY_STYLE = {"safe": "green", "unsafe": "red", "manual": "yellow"}
 ALTERNATIVES = 3
@@ -48,9 +48,16 @@ class DiagnosisPanel(VerticalScroll):
     def _diagnosis(self, best: Diagnosis, others: list[Diagnosis]) -> list:
         widgets: list = [
             Static(Text(best.title, style="bold"), classes="diagnosis-title"),
-            Static(Text.assemble(("confidence ", "dim"), (f"{best.confidence:.2f}", "bold"), ("   ", ""),
-                                 (best.id, "cyan"), ("" if best.origin == "shipped" else f"   from {best.origin}",
-                                                     "dim")), classes="diagnosis-meta"),
+            Static(
+                Text.assemble(
+                    ("confidence ", "dim"),
+                    (f"{best.confidence:.2f}", "bold"),
+                    ("   ", ""),
+                    (best.id, "cyan"),
+                    ("" if best.origin == "shipped" else f"   from {best.origin}", "dim"),
+                ),
+                classes="diagnosis-meta",
+            ),
             Horizontal(
                 Static(Text.assemble(("evidence: ", "dim"), best.evidence), classes="evidence"),
                 Button("Show in log", id="show-evidence", compact=True),
@@ -67,12 +74,18 @@ class DiagnosisPanel(VerticalScroll):
         widgets.append(Static("Fixes", classes="section"))
         for number, fix in enumerate(best.fixes, 1):
             header = f"{number}. {fix.title}  [{fix.safety}]" + ("  (for your run)" if fix.tailored else "")
-            widgets.append(Collapsible(
-                Static(Text.assemble((fix.safety, SAFETY_STYLE.get(fix.safety, "")), ": ", fix.safety_reason),
-                       classes="safety"),
-                Markdown(fix.body),
-                title=header, collapsed=number > 1, classes=f"fix safety-{fix.safety}",
-            ))
+            widgets.append(
+                Collapsible(
+                    Static(
+                        Text.assemble((fix.safety, SAFETY_STYLE.get(fix.safety, "")), ": ", fix.safety_reason),
+                        classes="safety",
+                    ),
+                    Markdown(fix.body),
+                    title=header,
+                    collapsed=number > 1,
+                    classes=f"fix safety-{fix.safety}",
+                )
+            )
         if best.patch:
             widgets.append(self._patch(best))
         widgets.append(Static("Why", classes="section"))
@@ -81,28 +94,41 @@ class DiagnosisPanel(VerticalScroll):
             names = ", ".join(f"{d.id} ({d.confidence:.2f})" for d in others[:ALTERNATIVES])
             widgets.append(Static(Text.assemble(("Also possible: ", "dim"), names), classes="alternatives"))
         if best.quiz:
-            widgets.append(Static(Text("Check your understanding: press 3 for the quiz.", style="dim"),
-                                  classes="quiz-hint"))
+            widgets.append(
+                Static(Text("Check your understanding: press 3 for the quiz.", style="dim"), classes="quiz-hint")
+            )
         return widgets
 
     def _patch(self, best: Diagnosis) -> Collapsible:
         patch = best.patch
         name = Path(patch.path).name
         parts: list = [
-            Static(Text.assemble((patch.safety, SAFETY_STYLE.get(patch.safety, "")), ": ", patch.safety_reason),
-                   classes="safety"),
-            Static(Syntax(patch.diff, "diff", theme="ansi_dark", background_color="default", word_wrap=False),
-                   classes="diff"),
+            Static(
+                Text.assemble((patch.safety, SAFETY_STYLE.get(patch.safety, "")), ": ", patch.safety_reason),
+                classes="safety",
+            ),
+            Static(
+                Syntax(patch.diff, "diff", theme="ansi_dark", background_color="default", word_wrap=False),
+                classes="diff",
+            ),
         ]
         if patching.applier() is not None:
-            parts.append(Horizontal(
-                Button("Apply", id="apply", variant="warning", compact=True),
-                Button("Apply and rerun", id="apply-rerun", variant="primary", compact=True),
-                classes="patch-buttons",
-            ))
+            parts.append(
+                Horizontal(
+                    Button("Apply", id="apply", variant="warning", compact=True),
+                    Button("Apply and rerun", id="apply-rerun", variant="primary", compact=True),
+                    classes="patch-buttons",
+                )
+            )
         else:
-            parts.append(Static(Text("Applying patches is not available in this installation; "
-                                     "edit the script as the diff shows.", style="dim")))
+            parts.append(
+                Static(
+                    Text(
+                        "Applying patches is not available in this installation; edit the script as the diff shows.",
+                        style="dim",
+                    )
+                )
+            )
         return Collapsible(*parts, title=f"Patch for {name}: {patch.title}", collapsed=False, id="patch")
 
     def _abstention(self, report: Report) -> list:
@@ -110,11 +136,15 @@ class DiagnosisPanel(VerticalScroll):
         return [
             Static(Text("No confident diagnosis", style="bold"), classes="diagnosis-title"),
             Static(Text("\n".join(lines)), classes="abstain-detail"),
-            Static("Nothing in the knowledge base matched well enough, and a wrong diagnosis is worse than none.",
-                   classes="abstain-detail"),
-            Markdown("When you find the cause, turn it into a knowledge-base entry so the next person gets "
-                     "the answer:\n\n```\ndiagnose kb new ID --from-traceback FILE\n```\n\n"
-                     "Save this traceback to a file for that with the button below."),
+            Static(
+                "Nothing in the knowledge base matched well enough, and a wrong diagnosis is worse than none.",
+                classes="abstain-detail",
+            ),
+            Markdown(
+                "When you find the cause, turn it into a knowledge-base entry so the next person gets "
+                "the answer:\n\n```\ndiagnose kb new ID --from-traceback FILE\n```\n\n"
+                "Save this traceback to a file for that with the button below."
+            ),
             Button("Save traceback for a KB entry", id="save-traceback", compact=True),
         ]
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from collections import deque
 
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -51,8 +49,9 @@ class LogView(ScrollView, can_focus=True):
 
     follow: reactive[bool] = reactive(True)
 
-    def __init__(self, max_lines: int = DEFAULT_MAX_LINES, *, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, max_lines: int = DEFAULT_MAX_LINES, *, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(id=id, classes=classes)
         self.max_lines = max_lines
         self._lines: deque[str] = deque(maxlen=max_lines)
@@ -88,7 +87,7 @@ class LogView(ScrollView, can_focus=True):
             if overflow > 0:
                 self.dropped += overflow
             if len(lines) > self.max_lines:
-                lines = lines[-self.max_lines:]
+                lines = lines[-self.max_lines :]
             self._lines.extend(lines)
             widest = max(map(len, lines))
             if widest > self._widest:
@@ -233,8 +232,9 @@ class LogView(ScrollView, can_focus=True):
 
     def _marker(self, scroll_x: int, width: int) -> Strip:
         style = self.get_component_rich_style("log-view--marker")
-        text = Text(f"… {self.dropped:,} earlier lines dropped (the log keeps the last {self.max_lines:,})",
-                    style=style)
+        text = Text(
+            f"… {self.dropped:,} earlier lines dropped (the log keeps the last {self.max_lines:,})", style=style
+        )
         return self._strip(text, scroll_x, width)
 
     def _render_text(self, line: str, absolute: int, scroll_x: int, width: int) -> Strip:

@@ -7,6 +7,7 @@ progress database and runs in a worker.
 
 from __future__ import annotations
 
+from diagnose.tui.messages import QuizAnswered
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,10 +16,10 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Input, Markdown, OptionList, Static
 from textual.widgets.option_list import Option
 
-from diagnose.quiz.grading import Grade, grade as grade_answer
+from diagnose.quiz.grading import Grade
+from diagnose.quiz.grading import grade as grade_answer
 from diagnose.quiz.session import QuizEngine, QuizItem, interval_words
 from diagnose.quiz.store import ProgressStore
-from tui.messages import QuizAnswered
 
 RATINGS = ("again", "hard", "good", "easy")
 
@@ -64,13 +65,18 @@ class QuizPanel(VerticalScroll):
         q = item.question
         count = f"Question {self.index + 1} of {len(self.items)}" if len(self.items) > 1 else "Question"
         widgets = [
-            Static(Text.assemble((count, "dim"), ("  ·  ", "dim"), (item.entry_title, "dim italic")),
-                   classes="quiz-meta"),
+            Static(
+                Text.assemble((count, "dim"), ("  ·  ", "dim"), (item.entry_title, "dim italic")), classes="quiz-meta"
+            ),
             Markdown(q.question, classes="quiz-question"),
         ]
         if q.kind == "choice":
-            widgets.append(OptionList(*[Option(Text(f"{chr(97 + i)}) {c}"), id=f"choice-{i}")
-                                        for i, c in enumerate(q.choices)], id="quiz-choices"))
+            widgets.append(
+                OptionList(
+                    *[Option(Text(f"{chr(97 + i)}) {c}"), id=f"choice-{i}") for i, c in enumerate(q.choices)],
+                    id="quiz-choices",
+                )
+            )
         else:
             widgets.append(Input(placeholder="Your answer, then Enter", id="quiz-answer"))
         buttons = [Button("Submit", id="quiz-submit", variant="primary", compact=True)]
@@ -138,8 +144,11 @@ class QuizPanel(VerticalScroll):
         for selector in ("#quiz-answer", "#quiz-choices", ".quiz-buttons"):
             for widget in self.query(selector):
                 widget.disabled = True
-        verdict = ("✓ Right", "bold green") if grade.correct else (
-            ("Partly right", "bold yellow") if grade.score >= 0.5 else ("✗ Not quite", "bold red"))
+        verdict = (
+            ("✓ Right", "bold green")
+            if grade.correct
+            else (("Partly right", "bold yellow") if grade.score >= 0.5 else ("✗ Not quite", "bold red"))
+        )
         if grade.blank:
             verdict = ("No answer", "bold red")
         lines = Text.assemble(verdict, (f"   score {grade.score:.0%}", "dim"))
@@ -158,13 +167,23 @@ class QuizPanel(VerticalScroll):
         if item.question.explanation:
             widgets.append(Markdown(item.question.explanation, classes="quiz-explanation"))
         suggested = grade.suggested_rating.name.lower()
-        widgets.append(Static(Text.assemble("How well did you know it? ", (f"(suggested: {suggested})", "dim")),
-                              classes="section"))
-        widgets.append(Horizontal(
-            *[Button(name.capitalize(), id=f"rate-{name}", compact=True,
-                     variant="primary" if name == suggested else "default") for name in RATINGS],
-            classes="rating-buttons",
-        ))
+        widgets.append(
+            Static(Text.assemble("How well did you know it? ", (f"(suggested: {suggested})", "dim")), classes="section")
+        )
+        widgets.append(
+            Horizontal(
+                *[
+                    Button(
+                        name.capitalize(),
+                        id=f"rate-{name}",
+                        compact=True,
+                        variant="primary" if name == suggested else "default",
+                    )
+                    for name in RATINGS
+                ],
+                classes="rating-buttons",
+            )
+        )
         await self.mount_all(widgets)
         self.query_one(f"#rate-{suggested}", Button).focus()
         self.scroll_end(animate=False)
@@ -190,8 +209,9 @@ class QuizPanel(VerticalScroll):
         self.answered.append(message)
         self.post_message(message)
         more = self.index + 1 < len(self.items)
-        await self.mount(Static(Text(f"Saved ({message.rating}). This question comes back {when}.", style="dim"),
-                                classes="rated"))
+        await self.mount(
+            Static(Text(f"Saved ({message.rating}). This question comes back {when}.", style="dim"), classes="rated")
+        )
         if more:
             await self.mount(Button("Next question", id="quiz-next", variant="primary", compact=True))
             self.query_one("#quiz-next", Button).focus()

@@ -63,12 +63,18 @@ def _frames(tb):
     frames = []
     try:
         for summary in traceback.extract_tb(tb):
-            frames.append({"file": summary.filename, "line": summary.lineno, "function": summary.name,
-                           "code": (summary.line or "")[:300]})
+            frames.append(
+                {
+                    "file": summary.filename,
+                    "line": summary.lineno,
+                    "function": summary.name,
+                    "code": (summary.line or "")[:300],
+                }
+            )
     except BaseException:  # noqa: BLE001
         pass
     if len(frames) > MAX_FRAMES:
-        frames = frames[:20] + frames[-(MAX_FRAMES - 20):]
+        frames = frames[:20] + frames[-(MAX_FRAMES - 20) :]
     return frames
 
 
@@ -78,8 +84,14 @@ def _exception_record(exc, relation):
         mro = [_qualname(k) for k in cls.__mro__ if k is not object]
     except BaseException:  # noqa: BLE001
         mro = [_qualname(cls)]
-    return {"type": getattr(cls, "__name__", "?"), "qualname": _qualname(cls), "message": _safe_str(exc),
-            "mro": mro, "frames": _frames(exc.__traceback__), "relation": relation}
+    return {
+        "type": getattr(cls, "__name__", "?"),
+        "qualname": _qualname(cls),
+        "message": _safe_str(exc),
+        "mro": mro,
+        "frames": _frames(exc.__traceback__),
+        "relation": relation,
+    }
 
 
 def _chain(exc):
@@ -132,13 +144,16 @@ def capture_record(exc, thread_name=None, deadline=None):
     record = {
         "capture_version": CAPTURE_VERSION,
         "pid": os.getpid(),
-        "time": time.time(),
+        "time": time.time(),  # wall clock: compared across hosts, within a stated clock-skew tolerance
+        "monotonic": time.monotonic(),  # one host's processes share this clock: their order, free of NTP steps
+        "host": _host(),
         "argv0": os.path.basename(sys.argv[0]) if sys.argv else "",
         "script": os.path.abspath(sys.argv[0]) if sys.argv and sys.argv[0] not in ("", "-c", "-m") else "",
         "thread": thread_name,
-        "rank": _int_env("RANK"),
-        "local_rank": _int_env("LOCAL_RANK"),
-        "world_size": _int_env("WORLD_SIZE"),
+        # torchrun / accelerate / deepspeed set RANK...; srun alone sets SLURM_*; mpirun OMPI_* / PMI_*.
+        "rank": _int_env("RANK", "SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMI_RANK"),
+        "local_rank": _int_env("LOCAL_RANK", "SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID"),
+        "world_size": _int_env("WORLD_SIZE", "SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE", "PMI_SIZE"),
         "exception": chain[-1],
         "chain": chain[:-1],
         "traceback_text": text[-200_000:],
@@ -170,11 +185,21 @@ def _probe_all():
     return probe_all
 
 
-def _int_env(name):
+def _int_env(*names):
+    """The first of these variables that holds an integer."""
+    for name in names:
+        try:
+            return int(os.environ[name])
+        except (KeyError, ValueError):
+            continue
+    return None
+
+
+def _host():
     try:
-        return int(os.environ[name])
-    except (KeyError, ValueError):
-        return None
+        return os.uname().nodename
+    except (AttributeError, OSError):
+        return ""
 
 
 def _fit(record):
@@ -203,7 +228,9 @@ def _fit(record):
 def write_capture(directory, exc, thread_name=None):
     record = capture_record(exc, thread_name)
     data = _fit(record)
-    name = "capture-%d-%d.json" % (os.getpid(), int(time.time() * 1000))
+    # the host in the name: pids repeat across the hosts that share one capture folder
+    host = re.sub(r"[^A-Za-z0-9.-]", "_", record.get("host") or "")[:64] or "host"
+    name = "capture-%s-%d-%d.json" % (host, os.getpid(), int(time.time() * 1000))
     path = os.path.join(directory, name)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -211,4 +238,3 @@ def write_capture(directory, exc, thread_name=None):
     finally:
         os.close(fd)
     return path
-

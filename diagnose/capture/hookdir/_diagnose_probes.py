@@ -22,8 +22,18 @@ MAX_PLACE_MODULES = 8
 MAX_FRAME_MODULES = 6
 # config attributes that size a model (activations, memory); transformers'
 # attribute_map makes hidden_size etc. work for GPT-2's n_embd too.
-CONFIG_DIMS = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
-               "num_key_value_heads", "vocab_size", "max_position_embeddings", "n_inner", "torch_dtype", "dtype")
+CONFIG_DIMS = (
+    "hidden_size",
+    "intermediate_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "num_key_value_heads",
+    "vocab_size",
+    "max_position_embeddings",
+    "n_inner",
+    "torch_dtype",
+    "dtype",
+)
 USER_FRAMES_FOR_TENSORS = 3
 SIMPLE = (int, float, str, bool, type(None))
 LIBRARIES = ("torch", "transformers", "peft", "accelerate", "bitsandbytes", "trl", "datasets", "deepspeed")
@@ -133,7 +143,7 @@ def _models(frames, torch, deadline):
 def _frame_modules(frames, module_cls):
     """id -> depth of the modules that are ``self`` in the traceback's frames (where the failing op ran)."""
     found = {}
-    for depth, frame in enumerate(frames[:MAX_FRAME_MODULES * 4]):
+    for depth, frame in enumerate(frames[: MAX_FRAME_MODULES * 4]):
         try:
             value = frame.f_locals.get("self")
         except BaseException:  # noqa: BLE001
@@ -204,8 +214,14 @@ def _model_probe(model, inside, deadline, in_frames=None):
     modules, groups, count, frame_modules = [], {}, 0, []
     for name, module in model.named_modules():
         if in_frames and id(module) in in_frames and len(frame_modules) < MAX_FRAME_MODULES:
-            frame_modules.append({"name": name, "class": type(module).__name__, "depth": in_frames[id(module)],
-                                  "places": _module_places(module)})
+            frame_modules.append(
+                {
+                    "name": name,
+                    "class": type(module).__name__,
+                    "depth": in_frames[id(module)],
+                    "places": _module_places(module),
+                }
+            )
         count += 1
         inside.add(id(module))
         if count % 256 == 0 and deadline.passed():
@@ -289,11 +305,21 @@ def _parameter_summary(model, deadline):
             if len(trainable_names) < 200:
                 trainable_names.append(name)
         if i % 512 == 0 and deadline.passed():
-            return {"total": total, "trainable": trainable, "by_place": by_place, "truncated": True,
-                    "place_modules": place_modules}
-    return {"total": total, "trainable": trainable, "by_place": by_place,
-            "trainable_by_place": trainable_by_place, "trainable_names": trainable_names,
-            "place_modules": place_modules}
+            return {
+                "total": total,
+                "trainable": trainable,
+                "by_place": by_place,
+                "truncated": True,
+                "place_modules": place_modules,
+            }
+    return {
+        "total": total,
+        "trainable": trainable,
+        "by_place": by_place,
+        "trainable_by_place": trainable_by_place,
+        "trainable_names": trainable_names,
+        "place_modules": place_modules,
+    }
 
 
 def _config_fields(config):
@@ -333,7 +359,11 @@ def _simple(value, depth=0):
             if v is not _SKIP:
                 out[str(k)] = v
         return out
-    if hasattr(value, "value") and type(value).__module__ != "builtins" and isinstance(getattr(value, "value", None), str):
+    if (
+        hasattr(value, "value")
+        and type(value).__module__ != "builtins"
+        and isinstance(getattr(value, "value", None), str)
+    ):
         return value.value  # enums such as peft's TaskType
     if type(value).__name__ == "dtype":
         return str(value)
@@ -371,7 +401,7 @@ def _tensors(frames, torch, deadline):
     user = [f for f in frames if not _is_library_file(f.f_code.co_filename)][:USER_FRAMES_FOR_TENSORS]
     chosen += [f for f in user if f not in chosen]
     found = []
-    for depth, frame in enumerate(chosen):
+    for frame in chosen:
         for name, value in _frame_values(frame):
             candidates = [(name, value)]
             if isinstance(value, dict):  # a tokenized batch: {"input_ids": tensor, ...}
@@ -379,13 +409,19 @@ def _tensors(frames, torch, deadline):
                 candidates = [("%s[%r]" % (name, k), v) for k, v in list(value.items())[:6]]
             for label, item in candidates:
                 if isinstance(item, tensor_cls) and len(found) < MAX_TENSORS:
-                    found.append({
-                        "name": label, "frame": frame.f_code.co_name,
-                        "file": os.path.basename(frame.f_code.co_filename), "user_code": frame in user,
-                        "shape": list(item.shape), "dtype": str(item.dtype).replace("torch.", ""),
-                        "device": str(item.device), "requires_grad": bool(item.requires_grad),
-                        "grad_fn": type(item.grad_fn).__name__ if item.grad_fn is not None else None,
-                    })
+                    found.append(
+                        {
+                            "name": label,
+                            "frame": frame.f_code.co_name,
+                            "file": os.path.basename(frame.f_code.co_filename),
+                            "user_code": frame in user,
+                            "shape": list(item.shape),
+                            "dtype": str(item.dtype).replace("torch.", ""),
+                            "device": str(item.device),
+                            "requires_grad": bool(item.requires_grad),
+                            "grad_fn": type(item.grad_fn).__name__ if item.grad_fn is not None else None,
+                        }
+                    )
         if deadline.passed():
             break
     return found
@@ -404,14 +440,19 @@ def _tokenizers(frames):
             if id(value) in seen:
                 continue
             seen.add(id(value))
-            found.append({
-                "variable": name, "class": type(value).__name__,
-                "pad_token": _special(value, "pad_token"), "eos_token": _special(value, "eos_token"),
-                "unk_token": _special(value, "unk_token"),
-                "vocab_size": getattr(value, "vocab_size", None), "len": _len(value),
-                "padding_side": getattr(value, "padding_side", None),
-                "user_variables": _user_names(frames, value),
-            })
+            found.append(
+                {
+                    "variable": name,
+                    "class": type(value).__name__,
+                    "pad_token": _special(value, "pad_token"),
+                    "eos_token": _special(value, "eos_token"),
+                    "unk_token": _special(value, "unk_token"),
+                    "vocab_size": getattr(value, "vocab_size", None),
+                    "len": _len(value),
+                    "padding_side": getattr(value, "padding_side", None),
+                    "user_variables": _user_names(frames, value),
+                }
+            )
     return found[:4]
 
 
@@ -439,12 +480,22 @@ def _optimizers(frames, torch):
         for name, value in _frame_values(frame):
             if isinstance(value, optimizer_cls) and id(value) not in seen:
                 seen.add(id(value))
-                groups = [{"params": len(g.get("params", [])),
-                           "numel": sum(p.numel() for p in g.get("params", [])),
-                           "lr": g.get("lr") if isinstance(g.get("lr"), (int, float)) else None}
-                          for g in value.param_groups[:10]]
-                found.append({"variable": name, "class": type(value).__name__, "groups": groups,
-                              "user_variables": _user_names(frames, value)})
+                groups = [
+                    {
+                        "params": len(g.get("params", [])),
+                        "numel": sum(p.numel() for p in g.get("params", [])),
+                        "lr": g.get("lr") if isinstance(g.get("lr"), (int, float)) else None,
+                    }
+                    for g in value.param_groups[:10]
+                ]
+                found.append(
+                    {
+                        "variable": name,
+                        "class": type(value).__name__,
+                        "groups": groups,
+                        "user_variables": _user_names(frames, value),
+                    }
+                )
     return found[:3]
 
 
@@ -461,15 +512,32 @@ def _attribute_error(exc):
     except BaseException:  # noqa: BLE001
         attributes = []
     mro = [_qual(k) for k in cls.__mro__ if k is not object][:20]
-    return {"name": name, "object_type": cls.__name__, "object_qualname": _qual(cls), "object_mro": mro,
-            "is_module": any(q == "torch.nn.modules.module.Module" for q in mro),
-            "is_peft_model": any(q.startswith("peft.") for q in mro),
-            "is_class": isinstance(obj, type), "attributes": attributes}
+    return {
+        "name": name,
+        "object_type": cls.__name__,
+        "object_qualname": _qual(cls),
+        "object_mro": mro,
+        "is_module": any(q == "torch.nn.modules.module.Module" for q in mro),
+        "is_peft_model": any(q.startswith("peft.") for q in mro),
+        "is_class": isinstance(obj, type),
+        "attributes": attributes,
+    }
 
 
-TRAINING_FIELDS = ("per_device_train_batch_size", "gradient_accumulation_steps", "gradient_checkpointing",
-                   "optim", "fp16", "bf16", "max_seq_length", "max_length", "packing", "num_train_epochs",
-                   "learning_rate", "torch_compile")
+TRAINING_FIELDS = (
+    "per_device_train_batch_size",
+    "gradient_accumulation_steps",
+    "gradient_checkpointing",
+    "optim",
+    "fp16",
+    "bf16",
+    "max_seq_length",
+    "max_length",
+    "packing",
+    "num_train_epochs",
+    "learning_rate",
+    "torch_compile",
+)
 
 
 def _training_args(frames):
@@ -489,8 +557,14 @@ def _training_args(frames):
                 simple = _simple(getattr(value, field_name, None))
                 if simple is not _SKIP and simple is not None:
                     fields[field_name] = simple
-            found.append({"variable": name, "class": type(value).__name__, "fields": fields,
-                          "user_variables": _user_names(frames, value)})
+            found.append(
+                {
+                    "variable": name,
+                    "class": type(value).__name__,
+                    "fields": fields,
+                    "user_variables": _user_names(frames, value),
+                }
+            )
     return found[:2]
 
 
@@ -511,9 +585,15 @@ def _callables(frames):
                 parameters = list(inspect.signature(target).parameters)
             except (TypeError, ValueError):
                 continue
-            found.append({"name": dotted, "qualname": _qual(target) if isinstance(target, type) else
-                          getattr(target, "__module__", "") + "." + getattr(target, "__qualname__", dotted),
-                          "parameters": parameters[:300]})
+            found.append(
+                {
+                    "name": dotted,
+                    "qualname": _qual(target)
+                    if isinstance(target, type)
+                    else getattr(target, "__module__", "") + "." + getattr(target, "__qualname__", dotted),
+                    "parameters": parameters[:300],
+                }
+            )
     return found
 
 
@@ -546,9 +626,14 @@ def _cuda(torch):
     devices = []
     for index in range(cuda.device_count()):
         props = cuda.get_device_properties(index)
-        entry = {"index": index, "name": props.name, "total": props.total_memory,
-                 "allocated": cuda.memory_allocated(index), "reserved": cuda.memory_reserved(index),
-                 "max_allocated": cuda.max_memory_allocated(index)}
+        entry = {
+            "index": index,
+            "name": props.name,
+            "total": props.total_memory,
+            "allocated": cuda.memory_allocated(index),
+            "reserved": cuda.memory_reserved(index),
+            "max_allocated": cuda.max_memory_allocated(index),
+        }
         try:
             free, total = cuda.mem_get_info(index)
             entry["free"] = free
