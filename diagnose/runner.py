@@ -69,23 +69,23 @@ class RunResult:
             return f"signal {self.signal}"
 
 
-def build_command(target: list[str]) -> tuple[list[str], str | None]:
-    """TARGET [ARGS...] -> argv, and the user's script when there is one."""
+def build_command(target: list[str], program: str = "diagnose run") -> tuple[list[str], str | None]:
+    """TARGET [ARGS...] -> argv, and the user's script when there is one (``program`` names the command in errors)."""
     if not target:
-        raise UsageError("diagnose run: give a script, -m module, or a command to run")
+        raise UsageError(f"{program}: give a script, -m module, or a command to run")
     first = target[0]
     if first == "-m":
         if len(target) < 2:
-            raise UsageError("diagnose run: -m needs a module name")
+            raise UsageError(f"{program}: -m needs a module name")
         return [sys.executable, *target], None
     if first.endswith(".py"):
         path = Path(first)
         if not path.is_file():
-            raise UsageError(f"diagnose run: no such script: {first}")
+            raise UsageError(f"{program}: no such script: {first}")
         return [sys.executable, *target], str(path.resolve())
     executable = shutil.which(first)
     if executable is None:
-        raise UsageError(f"diagnose run: command not found: {first}")
+        raise UsageError(f"{program}: command not found: {first}")
     return target, _script_in(target[1:])
 
 
