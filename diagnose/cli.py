@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-COMMANDS = ("run", "explain", "tui", "quiz", "kb", "fix", "check", "env")
+COMMANDS = ("run", "explain", "tui", "quiz", "kb", "fix", "check", "env", "report")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -58,6 +58,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         _add_common(explain)
         explain.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
         explain.add_argument("file", nargs="?", default="-", help="file with the traceback, or - for stdin (default)")
+        explain.add_argument(
+            "--captures",
+            metavar="DIR",
+            help="merge the capture files in DIR (DIAGNOSE_CAPTURE_DIR of a multi-process or multi-node run)",
+        )
+        explain.add_argument(
+            "--clock-skew",
+            type=float,
+            default=None,
+            metavar="SECONDS",
+            help="tolerance between hosts' clocks when ordering their failures (default 2)",
+        )
 
     if "tui" in wanted:
         tui = commands.add_parser("tui", help="the terminal app: run, diagnose, fix, learn")
@@ -68,8 +80,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "quiz": "review check-your-understanding questions (spaced repetition)",
         "kb": "browse, validate and extend the knowledge base",
         "fix": "show and apply the patch of the last diagnosis",
+        "report": "an issue-ready Markdown report of the last diagnosis (or of a report or traceback file)",
     }
-    lazy = {"quiz": _add_quiz_arguments, "kb": _add_kb_arguments, "fix": _add_fix_arguments}
+    lazy = {
+        "quiz": _add_quiz_arguments,
+        "kb": _add_kb_arguments,
+        "fix": _add_fix_arguments,
+        "report": _add_report_arguments,
+    }
     for name, add in lazy.items():
         if name in wanted:
             subparser = commands.add_parser(name, help=helps[name])
@@ -114,6 +132,12 @@ def _add_kb_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _add_fix_arguments(parser: argparse.ArgumentParser) -> None:
     from diagnose.patches.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    from diagnose.bugreport import add_arguments
 
     add_arguments(parser)
 
@@ -188,7 +212,13 @@ def _dispatch(argv: list[str]) -> int:
             Options(
                 json=args.json, kb_dirs=args.kb, quiz=not args.no_quiz, verbose=args.verbose, markdown=args.markdown
             ),
+            captures_dir=args.captures,
+            clock_skew_s=args.clock_skew,
         )
+    if args.command == "report":
+        from diagnose.bugreport import run as run_report
+
+        return run_report(args)
     if args.command == "env":
         from diagnose.envinfo import env_report
 

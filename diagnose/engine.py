@@ -5,15 +5,69 @@ from __future__ import annotations
 from diagnose import advisors
 from diagnose.incident import ExceptionInfo, Incident
 from diagnose.kb.loader import KnowledgeBase, LoadedEntry
-from diagnose.matcher import Candidate, match
+from diagnose.matcher import THRESHOLD, Candidate, match
 from diagnose.report import Advice, Diagnosis, FixView, Report
 from diagnose.textparse import normalize, parse_text
 
 ADVISED = 3  # advisors run for the best few candidates only
 
 
-def explain_text(text: str, kb: KnowledgeBase) -> Report:
-    return diagnose_incident(parse_text(text), kb)
+def explain_text(
+    text: str, kb: KnowledgeBase, captures: list[dict] | None = None, clock_skew_s: float | None = None
+) -> Report:
+    """Text (and capture files: ``explain --captures DIR``) -> Report; a multi-rank log is split by rank."""
+    return diagnose_incident(incident_from_text(text, captures or [], clock_skew_s), kb)
+
+
+def incident_from_text(text: str, captures: list[dict], clock_skew_s: float | None = None) -> Incident:
+    if not captures:
+        incident = parse_text(text)
+    else:
+        incident = incident_from_capture(captures[0], text)
+    return _with_ranks(incident, captures, text, clock_skew_s)
+
+
+def _with_ranks(incident: Incident, captures: list[dict], output: str, clock_skew_s: float | None) -> Incident:
+    """For a failure of several processes: the root-cause rank's incident, carrying every rank's role."""
+    several = len(captures) > 1 or any((c.get("world_size") or 1) > 1 for c in captures)
+    if not several and not _looks_multiprocess(output):
+        return incident  # one ordinary process: no rank analysis (and no cost)
+    from diagnose import ranks
+
+    failures = ranks.failures_from_captures(captures) + ranks.failures_from_text(output)
+    skew = ranks.CLOCK_SKEW_S if clock_skew_s is None else clock_skew_s
+    analysis = ranks.analyse(failures, skew)
+    if analysis is None:
+        return incident
+    root = ranks.root_incident(analysis, incident)
+    if root is not incident and root.source == "capture":
+        root.text = normalize(root.text + "\n" + ranks.output_without_other_ranks(output, root.rank))
+    root.exit_code = incident.exit_code
+    root.signal = root.signal or incident.signal
+    root.command = incident.command
+    root.ranks = analysis
+    return root
+
+
+def _looks_multiprocess(text: str) -> bool:
+    """A quick look before the rank analysis: rank prefixes, launcher tables, distributed errors."""
+    return any(marker in text for marker in _MULTIPROCESS_MARKERS)
+
+
+_MULTIPROCESS_MARKERS = (
+    "[rank",
+    "[default",
+    "ChildFailedError",
+    "local_rank",
+    "srun: error",
+    "exits with return code",
+    "Watchdog",
+    "by peer",
+    "gloo",
+    "NCCL",
+    "ProcessGroup",
+    ": Traceback (most recent call last)",
+)
 
 
 def incident_from_run(result) -> Incident:
@@ -21,12 +75,13 @@ def incident_from_run(result) -> Incident:
     output = result.tail.decode("utf-8", "replace")
     signal_name = result.signal_name
     if result.captures:
-        return incident_from_capture(
+        incident = incident_from_capture(
             result.captures[0], output, exit_code=result.exit_code, signal=signal_name, command=result.command
         )
-    incident = parse_text(output)
-    incident.exit_code, incident.signal, incident.command = result.exit_code, signal_name, result.command
-    return incident
+    else:
+        incident = parse_text(output)
+        incident.exit_code, incident.signal, incident.command = result.exit_code, signal_name, result.command
+    return _with_ranks(incident, result.captures, output, None)
 
 
 def incident_from_capture(
@@ -55,6 +110,12 @@ def incident_from_capture(
 def diagnose_incident(incident: Incident, kb: KnowledgeBase, script: str | None = None) -> Report:
     candidates = match(incident, kb)
     diagnoses = [_diagnosis(c, incident, script, advise=i < ADVISED) for i, c in enumerate(candidates)]
+    # An advisor that found the evidence against its entry lowered its confidence: drop and re-rank.
+    diagnoses = sorted((d for d in diagnoses if d.confidence >= THRESHOLD), key=lambda d: -d.confidence)
+    if incident.ranks is not None and diagnoses:
+        from diagnose.ranks import finding
+
+        diagnoses[0].findings.insert(0, finding(incident.ranks))
     return Report(incident=incident, diagnoses=diagnoses, script=script)
 
 
@@ -68,11 +129,15 @@ def _diagnosis(candidate: Candidate, incident: Incident, script: str | None, adv
         from diagnose import patches  # libcst and difflib: only when there is a script to patch
 
         patch = patches.propose(entry.id, script, incident, advice)
+    confidence, evidence = candidate.confidence, candidate.evidence
+    if advice.fit < 1:
+        confidence = round(confidence * max(advice.fit, 0.0), 3)
+        evidence += f"; but {advice.fit_reason or 'the captured evidence contradicts it'}"
     return Diagnosis(
         id=entry.id,
         title=entry.title,
-        confidence=candidate.confidence,
-        evidence=candidate.evidence,
+        confidence=confidence,
+        evidence=evidence,
         matched=candidate.matched,
         why=entry.why,
         fixes=advice.fixes + static,
