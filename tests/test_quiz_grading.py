@@ -118,7 +118,12 @@ def _numeric(concept: str) -> QuizQuestion:
         ("0.3536", "0.3", False),
         ("4194304", "4,194,304", True),
         ("4194304", "4194304 parameters", True),
-        ("4194304", "4.2 million", False),
+        ("4194304", "4.2 million", True),
+        ("4194304", "4.2M", True),
+        ("4194304", "~4M", True),
+        ("4194304", "about 4 million", True),
+        ("4194304", "5 million", False),
+        ("4194304", "4.5M", False),
         ("0.0001", "1e-4", True),
         ("16", "sixteen", True),
     ],
@@ -177,7 +182,8 @@ CHOICE_TABLE = [
     ("Against the class name of each module", False),
     ("4", False),
     ("z", False),
-    ("the end", False),
+    ("the end", True),  # words that name one choice only
+    ("the class name", False),
     ("", False),
 ]
 

@@ -396,7 +396,8 @@ def _grade_open(question: QuizQuestion, text: str) -> Grade:
     correct = score >= 1.0
     items = _keyword_list(text)
     if items is not None and len(question.concepts) > 0:
-        off = [item for item in items if not _item_on_topic(item, question, synonyms)]
+        topic = _topic_keys(question, synonyms)
+        off = [item for item in items if not ({key for key in _word_keys(item)} & topic)]
         if len(items) >= 2 * len(question.concepts) + 3 or len(off) * 2 > len(items):
             notes.append("a list of keywords, mostly off the question: not an answer")
             return Grade(False, 0.0, [], concept_labels(question), Rating.Again, matched={}, notes=notes)
@@ -647,13 +648,13 @@ def _keyword_list(text: str) -> list[str] | None:
     return items
 
 
-def _item_on_topic(item: str, question: QuizQuestion, synonyms: dict[str, list[str]]) -> bool:
-    keys = {key for key in _word_keys(item) if key not in _STOPWORDS}
+def _topic_keys(question: QuizQuestion, synonyms: dict[str, list[str]]) -> set[str]:
+    """The content words of a question's concepts and their synonyms."""
+    keys: set[str] = set()
     for concept in question.concepts:
         for variant in [concept, *synonyms.get(_squash(concept), [])]:
-            if keys & {key for key in _word_keys(variant) if key not in _STOPWORDS}:
-                return True
-    return False
+            keys.update(key for key in _word_keys(variant) if key not in _STOPWORDS)
+    return keys
 
 
 # Answers are compared stem to stem, so the word tables are keyed by stems too
