@@ -74,7 +74,7 @@ class Incident(Record):
     read from live objects (see diagnose/capture/probes.py), empty for text.
     """
 
-    __slots__ = ("source", "exception", "chain", "text", "probes", "exit_code", "signal", "rank", "command")
+    __slots__ = ("source", "exception", "chain", "text", "probes", "exit_code", "signal", "rank", "command", "ranks")
 
     def __init__(
         self,
@@ -87,12 +87,14 @@ class Incident(Record):
         signal: str | None = None,
         rank: int | None = None,
         command: list[str] | None = None,
+        ranks: Any = None,
     ) -> None:
         self.source, self.exception, self.text = source, exception, text
         self.chain = [] if chain is None else chain
         self.probes = {} if probes is None else probes
         self.exit_code, self.signal, self.rank = exit_code, signal, rank
         self.command = [] if command is None else command
+        self.ranks = ranks  # a ranks.RankAnalysis for a multi-process failure: every rank's role, the root first
 
     def exceptions(self) -> list[ExceptionInfo]:
         """The final exception first, then its chain from the nearest cause back."""
@@ -106,4 +108,5 @@ class Incident(Record):
             "signal": self.signal,
             "exception": self.exception.to_dict(with_chain=self.chain) if self.exception else None,
             "rank": self.rank,
+            "ranks": self.ranks.to_dict() if self.ranks is not None else None,
         }

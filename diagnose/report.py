@@ -71,11 +71,16 @@ class Advice(Record):
         fixes: list[FixView] | None = None,
         note: str | None = None,
         params: dict[str, Any] | None = None,
+        fit: float = 1.0,
+        fit_reason: str | None = None,
     ) -> None:
         self.findings = [] if findings is None else findings
         self.fixes = [] if fixes is None else fixes
         self.note = note  # e.g. "from the text alone: the model's own names were not available"
         self.params = {} if params is None else params  # what a patch needs, e.g. {"target_modules": [...]}
+        # How well the evidence the advisor saw (probes, frames, the user's code) fits the entry: 1 = no
+        # objection; below 1 it contradicts the entry and scales its confidence (the engine re-ranks).
+        self.fit, self.fit_reason = fit, fit_reason
 
 
 class Diagnosis(Record):
@@ -201,6 +206,10 @@ class Report(Record):
             signal=raw.get("signal"),
             rank=raw.get("rank"),
         )
+        if raw.get("ranks"):
+            from diagnose.ranks import RankAnalysis
+
+            incident.ranks = RankAnalysis.from_dict(raw["ranks"])
         return cls(
             incident=incident,
             diagnoses=[Diagnosis.from_dict(d) for d in data.get("diagnoses", [])],
@@ -224,6 +233,8 @@ class Report(Record):
 def abstention_facts(incident: Incident) -> list[str]:
     """What can still be said when no entry matched: the signal and the error line."""
     lines = []
+    if incident.ranks is not None:
+        lines.append(incident.ranks.summary())
     if incident.signal:
         oom = " (SIGKILL usually means the kernel's out-of-memory killer)" if incident.signal == "SIGKILL" else ""
         lines.append(f"The process was killed by {incident.signal}{oom}.")

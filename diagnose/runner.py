@@ -123,12 +123,14 @@ class _Tail:
             return bytes(self.buffer[-TAIL_BYTES:])
 
 
-def _private_directory() -> str:
+def _private_directory(base: str | None = None, prefix: str = "diagnose-capture-") -> str:
     """A new owner-only folder for the capture files, as tempfile.mkdtemp makes one (a random name that
     mkdir refuses if it exists) without importing tempfile (random, weakref: ~2 ms of every run)."""
-    base = os.environ.get("TMPDIR") or "/tmp"
+    if base is not None and not os.path.isdir(base):
+        raise UsageError(f"diagnose run: {CAPTURE_ENV}={base} is not a folder")
+    base = base or os.environ.get("TMPDIR") or "/tmp"
     for _ in range(100):
-        path = os.path.join(base, f"diagnose-capture-{os.urandom(6).hex()}")
+        path = os.path.join(base, f"{prefix}{os.urandom(6).hex()}")
         try:
             os.mkdir(path, 0o700)
         except FileExistsError:
@@ -196,7 +198,10 @@ def run(target: list[str], *, on_output=None) -> RunResult:
     runner; this hook is for tests and tools).
     """
     command, script = build_command(target)
-    capture_dir = _private_directory()
+    shared = os.environ.get(CAPTURE_ENV)
+    # A DIAGNOSE_CAPTURE_DIR of the user's (a shared filesystem for a multi-node run): every host's ranks write
+    # into one run folder there, which is kept for `diagnose explain --captures`; otherwise a private folder.
+    capture_dir = _private_directory(shared, "run-") if shared else _private_directory()
     tail = _Tail()
     pipes = [_open_output(1), _open_output(2)]
     blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [*FORWARDED, signal.SIGCHLD, signal.SIGWINCH])
@@ -225,7 +230,13 @@ def run(target: list[str], *, on_output=None) -> RunResult:
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     captures = read_captures(capture_dir)
-    shutil.rmtree(capture_dir, ignore_errors=True)
+    if not shared:
+        shutil.rmtree(capture_dir, ignore_errors=True)
+    elif not captures:
+        try:
+            os.rmdir(capture_dir)  # nothing failed: leave no empty run folder behind
+        except OSError:
+            pass
     exit_code, signum = (None, -status) if status < 0 else (status, None)
     return RunResult(
         command=command, exit_code=exit_code, signal=signum, tail=tail.bytes(), captures=captures, script=script

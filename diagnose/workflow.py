@@ -81,14 +81,37 @@ def read_traceback_input(source: str | None) -> str:
     return text
 
 
-def explain(source: str | None, options: Options) -> int:
+def explain(
+    source: str | None, options: Options, captures_dir: str | None = None, clock_skew_s: float | None = None
+) -> int:
     from diagnose.engine import explain_text
 
-    text = read_traceback_input(source)
+    if clock_skew_s is not None and not 0 <= clock_skew_s <= 3600:
+        raise UsageError("diagnose explain: --clock-skew takes seconds between 0 and 3600")
+    captures = read_capture_folder(captures_dir) if captures_dir else []
+    if captures_dir and source in (None, "-") and (sys.stdin is None or sys.stdin.isatty()):
+        text = ""  # the captures alone; their tracebacks are the text
+    else:
+        text = read_traceback_input(source)
     kb = load_knowledge(options.kb_dirs)
-    report = explain_text(text, kb)
-    deliver(report, options, command=["explain", source or "-"])
+    report = explain_text(text, kb, captures=captures, clock_skew_s=clock_skew_s)
+    command = ["explain", source or "-"] + (["--captures", captures_dir] if captures_dir else [])
+    deliver(report, options, command=command)
     return 0
+
+
+def read_capture_folder(directory: str) -> list[dict]:
+    """The capture files of DIR and of its run folders (a shared DIAGNOSE_CAPTURE_DIR holds one per run)."""
+    from diagnose.runner import read_captures
+
+    path = Path(directory)
+    if not path.is_dir():
+        raise UsageError(f"diagnose explain: --captures needs a folder of capture files: {directory}")
+    folders = [path, *sorted(p for p in path.iterdir() if p.is_dir())]
+    captures = [c for folder in folders for c in read_captures(str(folder)) if isinstance(c.get("exception"), dict)]
+    if not captures:
+        raise UsageError(f"diagnose explain: no capture files (capture-*.json) in {directory}")
+    return sorted(captures, key=lambda c: c.get("time", 0))
 
 
 def run(target: list[str], options: Options) -> int:
