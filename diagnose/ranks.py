@@ -56,9 +56,12 @@ _CONNECTION = re.compile(
     r"|recv(?:\(\))? failed|Socket Timeout|store->get\(",
     re.IGNORECASE,
 )
+_POINTS_AT = re.compile(r"(?:crash|failure|failed) on rank (\d+)")  # "possible application crash on rank 0"
 _TIMEOUT = re.compile(r"timed? ?out|timeout", re.IGNORECASE)
 # Only errors of torch.distributed itself count as consequences: a user's own TimeoutError does not.
-_DISTRIBUTED = re.compile(r"gloo|nccl|c10d|ProcessGroup|collective|torch[/.]distributed|\bstore\b|barrier|all_?reduce")
+_DISTRIBUTED = re.compile(
+    r"gloo|nccl|c10d|ProcessGroup|collective|torch[/.]distributed|\bstore\b|barrier|all_?reduce", re.IGNORECASE
+)
 _LAUNCHER_ERRORS = ("ChildFailedError", "CalledProcessError")
 
 # ---- prefixes that name the rank of a line
@@ -77,6 +80,7 @@ _SRUN = re.compile(
     r"srun: error: (?P<host>[\w.-]+): tasks? (?P<tasks>[\d,\-]+): (?P<what>Exited with exit code (?P<code>\d+)"
     r"|Out Of Memory|Killed|Terminated|Segmentation fault|Aborted)"
 )
+_AGENT_SIGTERM = re.compile(r"Sending process (?P<pid>\d+) closing signal SIGTERM")
 _DEEPSPEED = re.compile(r"--local_rank=(?P<local>\d+)'?\]? exits with return code = (?P<code>-?\d+)")
 
 _SIGNALS = {1: "SIGHUP", 2: "SIGINT", 6: "SIGABRT", 7: "SIGBUS", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM"}
@@ -152,13 +156,17 @@ class RankFailure(Record):
         """One line: the exception, else the signal or exit code."""
         if self.exception is not None:
             first = _first_words(self.exception.message)
-            return f"{self.exception.type}: {first[:160]}" if first else self.exception.type
+            if len(first) > 160:
+                first = first[:160].rsplit(" ", 1)[0] + " …"
+            return f"{self.exception.type}: {first}" if first else self.exception.type
         if self.signal:
             return f"killed by {self.signal}" + (
                 " (the kernel's or scheduler's out-of-memory killer?)" if self.signal == "SIGKILL" else ""
             )
         if self.exit_code is not None:
             return f"exited with code {self.exit_code} (its traceback is not in this output)"
+        if self.evidence:
+            return self.evidence.splitlines()[0][:200]
         return "failed (no error text)"
 
     def signature(self) -> tuple[str, str]:
@@ -255,29 +263,32 @@ class RankAnalysis(Record):
         """One sentence naming the root-cause rank (or saying that none was seen)."""
         root = self.root
         if root is None:
+            pointed = sorted(
+                {int(m) for f in self.failures if f.exception for m in _POINTS_AT.findall(f.exception.message)}
+            )
+            hint = f" The errors point at rank {', '.join(map(str, pointed))}." if pointed else ""
             return (
                 "No rank failed with an error of its own in what was seen: every failure here is a consequence "
                 "of another one. The root cause is in a log or on a host not included (look for the first rank "
-                "that stopped)."
+                "that stopped)." + hint
             )
         if self.all_same():
             count = self.world_size or len(self.roots())
-            return f"All {count} ranks failed with the same error: {root.error()}"
+            return f"All {count} ranks failed with the same error: {root.error().rstrip('.')}."
         others = [f for f in self.ranks() if f is not root]
         consequences = [f for f in others if f.role == CONSEQUENCE]
         same = [f for f in self.roots() if f is not root]
-        parts = [f"Root cause: {root.label()}{_of_world(self.world_size)} — {root.error()}"]
+        parts = [f"Root cause: {root.label()}{_of_world(self.world_size)} — {root.error().rstrip('.')}"]
         if same:
             parts.append(", ".join(f.label() for f in same) + " failed with the same error")
         if consequences:
-            parts.append(
-                ", ".join(f.label() for f in consequences)
-                + (" failed" if len(consequences) > 1 else " failed")
-                + " only as a consequence"
-            )
-        independent = [f for f in others if f.role == INDEPENDENT]
+            parts.append(", ".join(f.label() for f in consequences) + " failed only as a consequence")
+        independent = [f for f in others if f.role == INDEPENDENT and (f.exception is not None or f.signal)]
         if independent:
             parts.append(", ".join(f.label() for f in independent) + " failed later with an error of its own")
+        silent = [f for f in others if f.role == INDEPENDENT and f not in independent]
+        if silent:
+            parts.append(", ".join(f.label() for f in silent) + " exited with an error whose text is not here")
         return "; ".join(parts) + "."
 
     def to_dict(self) -> dict[str, Any]:
@@ -426,6 +437,7 @@ def failures_from_text(text: str) -> list[RankFailure]:
                 source="log",
                 kind=kind,
                 incident=incident,
+                evidence="" if exception else _consequence_line(lines),
             )
         )
     plain = "\n".join(line for _, line in unranked)
@@ -442,6 +454,14 @@ def failures_from_text(text: str) -> list[RankFailure]:
         )
     failures += _launcher_failures(unranked)
     return failures
+
+
+def _consequence_line(lines: list[tuple[int, str]]) -> str:
+    """The line that shows a rank's consequence when it printed no traceback (an NCCL watchdog line)."""
+    for _, line in lines:
+        if _WATCHDOG.search(line) or _SHUT_DOWN.search(line) or _CONNECTION.search(line):
+            return line.strip()
+    return ""
 
 
 def _first_error_line(lines: list[tuple[int, str]]) -> int:
@@ -504,6 +524,12 @@ def _launcher_failures(lines: list[tuple[int, str]]) -> list[RankFailure]:
                     order=number,
                     source="launcher",
                     evidence=line.strip(),
+                )
+            )
+        elif match := _AGENT_SIGTERM.search(line):
+            found.append(
+                RankFailure(
+                    pid=int(match["pid"]), signal="SIGTERM", order=number, source="launcher", evidence=line.strip()
                 )
             )
         elif match := _SRUN.search(line):
@@ -594,12 +620,15 @@ def analyse(failures: list[RankFailure], clock_skew_s: float = CLOCK_SKEW_S) -> 
         return None
     if len(workers) == 1:
         alone = workers[0]
-        several = (alone.world_size or 1) > 1 or len(merged) > 1  # a rank of many, or under a launcher
+        # a rank of many, or a process a launcher reports on
+        several = (alone.world_size or 1) > 1 or len(merged) > 1 or alone.source == "launcher"
         if alone.kind is None and not several:
             return None  # one ordinary process: nothing to say about ranks
     for failure in merged:
-        if failure.kind is None and failure.signal == "SIGTERM":
-            failure.kind = "agent-sigterm"  # a rank terminated while another failed: the launcher's doing
+        if failure.kind is None and failure.signal == "SIGTERM" and failure.exception is None:
+            # terminated while another rank failed, before any error of its own: the launcher's doing (a rank
+            # whose own traceback was already written keeps it, even if the SIGTERM reached it while exiting)
+            failure.kind = "agent-sigterm"
     own = [f for f in merged if f.own_error]
     ordered_by, ordered, notes = _order(own, clock_skew_s)
     if ordered:

@@ -36,6 +36,9 @@ def test_example_is_diagnosed_as_its_family(script):
     assert ids and ids[0] == script.stem, f"expected {script.stem} first, got {ids}"
     assert report["incident"]["source"] == "capture"
     assert report["diagnoses"][0]["confidence"] >= 0.6
+    if script.stem == "ddp-unused-parameters":  # two torchrun ranks, each with the same reducer error
+        ranks = report["incident"]["ranks"]
+        assert ranks["all_same"] and ranks["summary"].startswith("All 2 ranks failed with the same error")
 
 
 @pytest.mark.slow
