@@ -1,6 +1,9 @@
-"""``diagnose check SCRIPT``: find known LoRA mistakes in a script without running it.
+"""The static half of ``diagnose check``: known LoRA mistakes read from the script's source.
 
-The script is parsed with libcst (never executed) and these are looked for:
+The script is parsed with libcst (never executed); this is the whole check
+when the dry run (diagnose/check/_child.py) cannot run, and adds what the dry
+run does not see (a pad token used later, a method called on the wrong
+variable). These are looked for:
 
 * ``load_in_8bit=`` / ``load_in_4bit=`` passed to ``from_pretrained``
   (bnb-quantization-args: transformers 5 rejects them there);
@@ -13,15 +16,12 @@ The script is parsed with libcst (never executed) and these are looked for:
   local folder whose files show it has none (pad-token-missing);
 * ``print_trainable_parameters`` (and other PeftModel methods) called on a
   variable that holds the transformers model, not the PeftModel.
-
-Exit status: 1 with findings, 0 without, 2 when the script cannot be read or parsed.
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
@@ -49,21 +49,6 @@ class CheckFinding:
 
     def text(self, name: str) -> str:
         return f"{name}:{self.line}:{self.column}: {self.id}: {self.message}\n    fix: {self.fix}"
-
-
-def run(args) -> int:
-    path = Path(args.script)
-    findings = check_file(path)
-    if getattr(args, "json", False):
-        sys.stdout.write(
-            json.dumps({"schema": 1, "script": str(path), "findings": [asdict(f) for f in findings]}, indent=2) + "\n"
-        )
-    else:
-        for finding in findings:
-            print(finding.text(str(path)))
-        if not findings:
-            print(f"diagnose check: no known LoRA mistakes found in {path}", file=sys.stderr)
-    return 1 if findings else 0
 
 
 def check_file(path: Path) -> list[CheckFinding]:
