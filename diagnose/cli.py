@@ -96,10 +96,18 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     if "check" in wanted:
         check = commands.add_parser(
-            "check", help="preflight: look for known LoRA mistakes in a script without running it"
+            "check",
+            help="preflight: dry-run a script's setup (no weights): LoRA mistakes, trainable share, peak memory",
         )
+        check.add_argument("--json", action="store_true", help="the check report (docs/check.md) on stdout")
         check.add_argument("script")
-        check.add_argument("--json", action="store_true")
+        check.add_argument(
+            "rest",
+            nargs=argparse.REMAINDER,
+            help="the script's arguments; check's own flags may come among them before '--': --json, --static, "
+            "--gpu T4|L4|A10|A100-40GB|A100-80GB|H100|RTX-4090..., --gpu-memory 24GiB, --batch-size N, --seq-len N, "
+            "--no-memory",
+        )
 
     if "env" in wanted:
         commands.add_parser("env", help="print versions the KB is scoped by, ready to paste in an issue")
@@ -237,7 +245,7 @@ def _dispatch(argv: list[str]) -> int:
 
         return run_fix(args)
     if args.command == "check":
-        from diagnose.patches.check import run as run_check
+        from diagnose.check.command import run as run_check
 
         return run_check(args)
     if args.command == "tui":
