@@ -91,6 +91,8 @@ class ReportScreen(Screen):
     async def show_report(self, report: Report) -> None:
         self.report = report
         await self.diagnosis_panel.show_report(report)
+        ranks = report.incident.ranks  # a multi-process failure: the root-cause rank's lines stand out in the log
+        self.log_view.set_root_rank(ranks.root.rank if ranks is not None and ranks.root is not None else None)
         if report.diagnoses:
             best = report.diagnoses[0]
             if best.matched:

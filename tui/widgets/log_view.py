@@ -26,6 +26,19 @@ MAX_LINE_CELLS = 2000  # longer lines are cut for display (the search still sees
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
+# "[rank3]:" (torchrun) and "[default3]:" (torchrun --tee): which rank printed a line
+_RANK = re.compile(r"\[(?:rank|RANK|default)\s?(\d+)\]:")
+RANK_COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "bright_cyan", "bright_magenta", "bright_green")
+
+
+def rank_of(line: str) -> int | None:
+    """The rank a line's prefix names, or None."""
+    if not line.startswith(("[", "\x1b")):
+        return None
+    match = _RANK.match(plain(line))
+    return int(match[1]) if match else None
+
+
 def plain(line: str) -> str:
     """The line without terminal escape sequences."""
     return _ANSI.sub("", line) if "\x1b" in line else line
@@ -34,17 +47,25 @@ def plain(line: str) -> str:
 class LogView(ScrollView, can_focus=True):
     """Append-only log with follow mode, search highlights and one highlighted 'evidence' line."""
 
-    COMPONENT_CLASSES = {"log-view--match", "log-view--current", "log-view--evidence", "log-view--marker"}
+    COMPONENT_CLASSES = {
+        "log-view--match",
+        "log-view--current",
+        "log-view--evidence",
+        "log-view--marker",
+        "log-view--root-rank",
+    }
     DEFAULT_CSS = """
     LogView { background: $surface; color: $foreground; scrollbar-gutter: stable; }
     LogView > .log-view--match { background: $warning 40%; }
     LogView > .log-view--current { background: $warning; color: $background; text-style: bold; }
     LogView > .log-view--evidence { background: $error 35%; text-style: bold; }
     LogView > .log-view--marker { color: $text-muted; text-style: italic; }
+    LogView > .log-view--root-rank { background: $error 15%; }
     """
     BINDINGS = [
         Binding("end", "follow_end", "Follow", show=False),
         Binding("home", "scroll_home", "Top", show=False),
+        Binding("R", "cycle_rank", "Rank filter", show=False),
     ]
 
     follow: reactive[bool] = reactive(True)
@@ -63,6 +84,10 @@ class LogView(ScrollView, can_focus=True):
         self._matches: list[int] = []  # absolute line numbers
         self._current: int = -1
         self.evidence_line: int | None = None  # absolute line number
+        # multi-process runs ("[rank3]: ..." lines): the root-cause rank's lines are tinted; a filter shows one rank
+        self.root_rank: int | None = None
+        self.rank_filter: int | None = None
+        self._shown: list[int] = []  # absolute numbers of the lines the rank filter lets through
         self._moving = False
 
     # -- content
@@ -89,6 +114,10 @@ class LogView(ScrollView, can_focus=True):
             if len(lines) > self.max_lines:
                 lines = lines[-self.max_lines :]
             self._lines.extend(lines)
+            if self.rank_filter is not None:
+                first = self.total_lines - len(lines)
+                self._shown = [a for a in self._shown if a >= self.dropped]
+                self._shown += [first + i for i, line in enumerate(lines) if rank_of(line) == self.rank_filter]
             widest = max(map(len, lines))
             if widest > self._widest:
                 self._widest = min(widest, MAX_LINE_CELLS)
@@ -108,11 +137,12 @@ class LogView(ScrollView, can_focus=True):
         self._widest = 0
         self._cache.clear()
         self._matches, self._current, self.evidence_line = [], -1, None
+        self.root_rank, self.rank_filter, self._shown = None, None, []
         self._update_size()
         self.follow = True
 
     def _update_size(self) -> None:
-        rows = self.line_count + (1 if self.dropped else 0)
+        rows = len(self._shown) if self.rank_filter is not None else self.line_count + (1 if self.dropped else 0)
         self.virtual_size = Size(self._widest + 1, rows)
         if self.follow:
             self._moving = True
@@ -187,7 +217,8 @@ class LogView(ScrollView, can_focus=True):
     def mark_evidence(self, needle: str) -> int | None:
         """Highlight the last line that contains the first line of ``needle`` and show it."""
         first = next((part for part in needle.splitlines() if part.strip()), "")
-        found = self.find_last(first[:200])
+        found = self._find_last_of_root(first[:200]) if self.root_rank is not None else None
+        found = found if found is not None else self.find_last(first[:200])
         self.evidence_line = found
         self._cache.clear()
         if found is not None:
@@ -195,8 +226,55 @@ class LogView(ScrollView, can_focus=True):
         self.refresh()
         return found
 
+    def _find_last_of_root(self, needle: str) -> int | None:
+        """The last line with ``needle`` that the root-cause rank printed (every rank prints its traceback)."""
+        needle = needle.strip()
+        for index in range(len(self._lines) - 1, -1, -1) if needle else ():
+            line = self._lines[index]
+            if needle in plain(line) and rank_of(line) == self.root_rank:
+                return self.dropped + index
+        return None
+
+    # -- ranks
+
+    def ranks_seen(self) -> list[int]:
+        """The ranks whose prefixed lines are in the log (looked up on demand: a key press, not every line)."""
+        return sorted({rank for line in self._lines if (rank := rank_of(line)) is not None})
+
+    def set_root_rank(self, rank: int | None) -> None:
+        self.root_rank = rank
+        self._cache.clear()
+        self.refresh()
+
+    def set_rank_filter(self, rank: int | None) -> None:
+        """Show only the lines of ``rank`` (None: every line)."""
+        self.rank_filter = rank
+        if rank is not None:
+            self._shown = [self.dropped + i for i, line in enumerate(self._lines) if rank_of(line) == rank]
+        else:
+            self._shown = []
+        self._cache.clear()
+        self._update_size()
+
+    def action_cycle_rank(self) -> None:
+        """R: all ranks → rank 0 → rank 1 → … → all ranks."""
+        ranks = self.ranks_seen()
+        if not ranks:
+            self.notify("No [rankN]: lines in this log.", severity="warning")
+            return
+        following = [r for r in ranks if self.rank_filter is None or r > self.rank_filter]
+        rank = following[0] if following else None
+        self.set_rank_filter(rank)
+        root = " (the root cause)" if rank is not None and rank == self.root_rank else ""
+        self.notify("Showing every rank." if rank is None else f"Showing rank {rank} only{root}. R: next rank.")
+
     def scroll_to_line(self, absolute: int) -> None:
-        row = absolute - self.dropped + (1 if self.dropped else 0)
+        if self.rank_filter is not None and absolute not in self._shown:
+            self.set_rank_filter(None)  # the line to show is another rank's: show every rank again
+        if self.rank_filter is not None:
+            row = self._shown.index(absolute)
+        else:
+            row = absolute - self.dropped + (1 if self.dropped else 0)
         self.follow = False
         self._moving = True
         self.scroll_to(y=max(0, row - self.scrollable_content_region.height // 2), animate=False)
@@ -213,6 +291,8 @@ class LogView(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         row = scroll_y + y
         base = self.rich_style
+        if self.rank_filter is not None:
+            return self._render_shown(row, scroll_x, width)
         if self.dropped:
             if row == 0:
                 return self._marker(scroll_x, width)
@@ -230,6 +310,18 @@ class LogView(ScrollView, can_focus=True):
             return self._render_text(self.live[live_row], self.total_lines + live_row, scroll_x, width)
         return Strip.blank(width, base)
 
+    def _render_shown(self, row: int, scroll_x: int, width: int) -> Strip:
+        index = self._shown[row] - self.dropped if row < len(self._shown) else -1
+        if index < 0:
+            return Strip.blank(width, self.rich_style)
+        absolute = self._shown[row]
+        key = (absolute, scroll_x, width)
+        strip = self._cache.get(key)
+        if strip is None:
+            strip = self._render_text(self._lines[index], absolute, scroll_x, width)
+            self._cache[key] = strip
+        return strip
+
     def _marker(self, scroll_x: int, width: int) -> Strip:
         style = self.get_component_rich_style("log-view--marker")
         text = Text(
@@ -243,6 +335,13 @@ class LogView(ScrollView, can_focus=True):
         text = Text.from_ansi(line) if "\x1b" in line else Text(line)
         if "\t" in line:
             text.expand_tabs()
+        if line.startswith("[") and (rank := _RANK.match(text.plain)):
+            number = int(rank[1])
+            if number == self.root_rank:
+                text.stylize(self.get_component_rich_style("log-view--root-rank"))
+            text.stylize(
+                RANK_COLOURS[number % len(RANK_COLOURS)] + (" bold" if number == self.root_rank else ""), 0, rank.end()
+            )
         if absolute == self.evidence_line:
             text.stylize(self.get_component_rich_style("log-view--evidence"))
         if self._search and self._matches:
