@@ -63,7 +63,7 @@ class Patch(Record):
 class Advice(Record):
     """An advisor's output: findings, tailored fixes (shown first), and what a patcher needs."""
 
-    __slots__ = ("findings", "fixes", "note", "params")
+    __slots__ = ("findings", "fixes", "note", "params", "fit", "fit_reason")
 
     def __init__(
         self,
