@@ -189,7 +189,7 @@ class NotebookExtension:
         else:
             lines = ["## lora-diagnose check", ""]
             for finding in findings:
-                lines += [f"- **{finding.entry_id}**: {finding.message}", f"  fix: {finding.fix}"]
+                lines.append(f"- **{finding.entry_id}**: {finding.message}. Fix: {finding.fix}")
             text = "\n".join(lines)
         if _is_terminal(self.shell):
             from rich.console import Console

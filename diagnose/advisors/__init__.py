@@ -27,6 +27,7 @@ REGISTRY: dict[str, str] = {
     "pad-token-missing": "pad_token",
     "empty-optimizer": "empty_optimizer",
     "no-grad-fn": "no_grad_fn",
+    "peft-task-type-mismatch": "task_type",
 }
 
 Advisor = Callable[[Incident], "Advice | None"]

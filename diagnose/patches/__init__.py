@@ -32,6 +32,7 @@ PATCHERS: dict[str, str] = {
     "no-grad-fn": "grad",
     "empty-optimizer": "grad",
     "peft-config-unknown-field": "config_field",
+    "peft-task-type-mismatch": "task_type",
 }
 
 
