@@ -141,3 +141,15 @@ def lora_probes(r=8, lora_alpha=16, **more) -> dict:
     fields = {"r": r, "lora_alpha": lora_alpha, "target_modules": ["c_attn"], "lora_dropout": 0.05}
     fields.update(more)
     return {"peft_configs": [{"class": "LoraConfig", "fields": fields}]}
+
+
+def recorded_run(name: str) -> tuple[dict, str | None]:
+    """(probes, exception message) recorded from a real example run (tests/data/quiz_probes_<name>.json)."""
+    import json
+
+    data = json.loads((Path(__file__).parent / "data" / f"quiz_probes_{name}.json").read_text(encoding="utf-8"))
+    return data["probes"], data["exception_message"]
+
+
+def gpt2_probes() -> dict:
+    return recorded_run("gpt2_target_modules")[0]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fsrs import Rating
-from quiz_support import T0, entries, lora_probes, write_kb
+from quiz_support import T0, entries, lora_probes, recorded_run, write_kb
 from rich.console import Console
 
 from diagnose import paths
@@ -120,10 +120,47 @@ def test_interactive_session(kb_dir):
     out = text_of(con)
     assert "Partly right (50%)" in out
     assert "missing: frozen weights, activations" in out
-    assert "Done: 1 of 2 right." in out
+    assert "Done: 1 of 2 right the first time." in out
+    assert "Mastery CUDA ran out of memory: 0/2 stable, 2 learning" in out
     with ProgressStore() as store:
         ratings = {r.question_id: r.rating.name for r in store.reviews()}
     assert ratings == {"lora-memory-savings": "Hard", "rank-halving-scaling": "Easy"}
+
+
+def test_an_again_answer_is_asked_again_before_the_session_ends(kb_dir):
+    met("cuda-out-of-memory")
+    con = console()
+    # wrong, Enter takes the suggested Again; right; then the wrong one comes back and is answered right
+    ask = scripted(
+        "it uses less disk",
+        "",
+        "half",
+        "",
+        "optimizer state and gradients shrink; frozen weights and activations stay",
+        "",
+    )
+    assert command.run(parse("--kb", str(kb_dir)), ask=ask, console=con, now=lambda: T0) == 0
+    out = text_of(con)
+    assert "back again before this session ends" in out and "again ·" in out
+    with ProgressStore() as store:
+        ratings = [(r.question_id, r.rating.name) for r in store.reviews()]
+    assert ratings == [
+        ("lora-memory-savings", "Again"),
+        ("rank-halving-scaling", "Good"),
+        ("lora-memory-savings", "Good"),
+    ]
+
+
+def test_a_hint_suggests_hard(kb_dir):
+    met("peft-target-modules-not-found")
+    con = console()
+    ask = scripted(
+        "?", "GPT-2 fuses q, k and v into c_attn, so target c_attn; see the module names with named_modules()", ""
+    )
+    command.run(parse("--kb", str(kb_dir), "--limit", "1"), ask=ask, console=con, now=lambda: T0)
+    assert "hint used" in text_of(con)
+    with ProgressStore() as store:
+        assert [r.rating.name for r in store.reviews()] == ["Hard"]
 
 
 def test_hint_and_invalid_rating(kb_dir):
@@ -165,7 +202,9 @@ def test_stats(kb_dir, capsys):
     command.run(parse("--kb", str(kb_dir), "--answer", "lora-memory-savings", "gradients"), console=console())
     assert command.run(parse("--kb", str(kb_dir), "--stats", "--json")) == 0
     stats = json.loads(capsys.readouterr().out)
-    assert stats["reviews"] == 1 and stats["retention"] == 0.0 and stats["new_available"] == 1
+    # one first answer: no review-stage answers yet, so no retention and no predicted recall
+    assert stats["reviews"] == 1 and stats["retention"] is None and stats["predicted_recall"] is None
+    assert stats["new_available"] == 1 and stats["due_today"] == 1 and stats["streak_days"] == 1
     assert {c["concept"] for c in stats["weakest_concepts"]} == {"optimizer state", "frozen weights", "activations"}
     con = console()
     assert command.run(parse("--kb", str(kb_dir), "--stats"), console=con) == 0
@@ -281,13 +320,14 @@ def test_offer_after_diagnosis_is_skippable(reply):
         assert store.reviews() == []
 
 
-def test_offer_after_diagnosis_uses_the_incident_config():
+def test_offer_after_diagnosis_asks_about_the_run():
+    probes, message = recorded_run("pad_token")
     con = console()
-    ask = scripted("2")
-    command.offer_after_diagnosis(
-        ["pad-token-missing"], lora_probes(r=4, lora_alpha=8), con, ask=ask, kb=entries(), now=T0
-    )
-    assert "r=4, lora_alpha=8" in text_of(con) and "Right." in text_of(con)
+    ask = scripted("it gets id 37 and I must resize_token_embeddings on the model")
+    command.offer_after_diagnosis(["pad-token-missing"], probes, con, ask=ask, kb=entries(), now=T0, message=message)
+    out = text_of(con)
+    assert "Your tokenizer has 37 tokens" in out and "from your run" in out and "Right." in out
+    assert "Mastery The tokenizer has no pad token: 0/1 stable, 1 learning" in out
 
 
 def test_offer_after_diagnosis_never_blocks_without_a_terminal(monkeypatch):

@@ -68,7 +68,11 @@ def test_grade_to_rating_and_override():
     q = question("lora-memory-savings")
     wrong, partial, right = (
         grade(q, a)
-        for a in ("no idea", "optimizer state and gradients", "optimizer state, gradients, frozen weights, activations")
+        for a in (
+            "no idea",
+            "optimizer state and gradients",
+            "optimizer state and gradients shrink; frozen weights and activations do not",
+        )
     )
     assert rating_for(wrong) == Rating.Again
     assert rating_for(partial) == Rating.Hard

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from quiz_support import T0, entries, lora_probes
+from quiz_support import T0, entries, gpt2_probes, lora_probes
 
 from diagnose.errors import UsageError
 from diagnose.quiz.params import SCALING_ID, from_probes, scaling_factor
@@ -78,6 +78,7 @@ def test_orphaned_cards_are_kept_and_reported(store):
     store.record_incident(command="a", source="text", entry_ids=["cuda-out-of-memory"], when=T0)
     engine.answer(engine.item("rank-halving-scaling", T0), "half", T0)
     edited = engine_for(store, without=("rank-halving-scaling",))  # the KB entry was edited
+    engine.answer(engine.item("rank-halving-scaling", T0), "half", T0 + timedelta(minutes=15))  # learnt: in review
     later = T0 + timedelta(days=30)
     assert [i.id for i in edited.pick(later)] == ["lora-memory-savings"]
     assert [o.question_id for o in edited.orphans()] == ["rank-halving-scaling"]
@@ -158,14 +159,24 @@ def test_question_after_a_diagnosis(store):
     engine.answer(first, "c_attn; module names from named_modules", T0)
     second = engine.for_diagnosis(fired, probes, T0)
     assert second.id == "target-modules-match-rule"
-    engine.answer(second, "2", T0)
-    third = engine.for_diagnosis(fired, probes, T0)
-    assert third.id == SCALING_ID and third.entry_id == fired[0]
-    engine.answer(third, "2", T0)
+    engine.answer(second, "against the end of each module's full name", T0)
+    # The LoRA scaling template is about no one error: it is not offered after this diagnosis.
     assert engine.for_diagnosis(fired, probes, T0) is None  # nothing asked twice in a row
     assert engine.for_diagnosis(fired, probes, T0 + timedelta(minutes=11)).id == "gpt2-attention-module-names"
     assert engine.for_diagnosis(["unknown-entry"], None, T0) is None
     assert engine.for_diagnosis([], probes, T0) is None
+
+
+def test_run_specific_question_comes_first_after_a_diagnosis(store):
+    engine = engine_for(store)
+    message = "Target modules {'q_proj', 'v_proj'} not found in the base model."
+    item = engine.for_diagnosis(["peft-target-modules-not-found"], gpt2_probes(), T0, message)
+    assert item.run_specific and item.id == "your-attention-layer"
+    assert "c_attn ×2, c_proj ×4, c_fc ×2" in item.question.question
+    assert sorted(item.question.choices) == ["c_attn", "c_fc", "c_proj"]
+    assert engine.grade(item, "c_attn").correct
+    wrong = engine.grade(item, "c_fc")
+    assert not wrong.correct and "MLP" in wrong.why_wrong
 
 
 def test_stats(store):
@@ -182,11 +193,19 @@ def test_stats(store):
     )  # Hard
     stats = engine.stats(T0 + timedelta(minutes=3))
     assert stats.cards == 2 and stats.reviews == 3 and stats.reviewed_questions == 2
-    assert stats.retention == pytest.approx(2 / 3)
+    assert stats.retention is None  # no card reached the review stage: first answers are learning, not recall
+    assert stats.predicted_recall is None  # no data to predict from yet
     assert stats.due_now == 0 and stats.new_available == 0
+    assert stats.streak_days == 1 and stats.leeches == []
+    assert [(m.entry_id, m.stable, m.learning, m.total) for m in stats.mastery] == [("cuda-out-of-memory", 0, 2, 2)]
     weakest = {c.concept: (c.asked, c.missed) for c in stats.weakest}
     assert weakest == {"frozen weights": (2, 2), "activations": (2, 1), "optimizer state": (2, 1)}
     assert stats.weakest[0].concept == "frozen weights"
+    engine.answer(engine.item("rank-halving-scaling", T0), "half", T0 + timedelta(minutes=15))  # learnt: in review
+    later = T0 + timedelta(days=30)
+    engine.answer(engine.item("rank-halving-scaling", later), "half", later)  # a review-stage answer
+    stats = engine.stats(later)
+    assert stats.retention == 1.0 and stats.retention_reviews == 1
     assert 0 < stats.predicted_recall <= 1
     assert stats.to_dict()["weakest_concepts"][0] == {"concept": "frozen weights", "asked": 2, "missed": 2}
 

@@ -18,6 +18,7 @@ This module must not import torch, transformers or textual.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -25,11 +26,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from fsrs import Rating
+
 from diagnose import paths
 from diagnose.errors import DiagnoseError, UsageError
-from diagnose.quiz.grading import Grade
+from diagnose.quiz.grading import Grade, letter
 from diagnose.quiz.scheduler import RATING_NAMES, parse_rating
-from diagnose.quiz.session import AnswerResult, QuizEngine, QuizItem, Stats, interval_words, load_entries
+from diagnose.quiz.session import (
+    AnswerResult,
+    Mastery,
+    QuizEngine,
+    QuizItem,
+    Stats,
+    interval_words,
+    load_entries,
+)
 from diagnose.quiz.store import (
     ProgressCorruptError,
     ProgressStore,
@@ -39,6 +50,7 @@ from diagnose.quiz.store import (
 
 Ask = Callable[[str], str]
 
+REASK_LIMIT = 2  # a question answered Again comes back at most this many times in one session
 NO_TTY = (
     "diagnose quiz asks its questions in a terminal; without one, list them with "
     "`diagnose quiz --json` and answer one with `diagnose quiz --answer QUESTION_ID 'your answer' --json` "
@@ -178,16 +190,33 @@ def run_session(
     """Ask ``items`` one by one; each answer is saved as soon as it is rated.
 
     Returns (answers saved, interrupted).  Ctrl-C or end of input stops the
-    session; what was answered so far stays saved.
+    session; what was answered so far stays saved.  A question rated Again is
+    asked again (choices reshuffled) before the session ends, up to
+    REASK_LIMIT times.
     """
     answered = right = 0
-    for number, item in enumerate(items, 1):
-        show_question(console, item, f"{number}/{len(items)}")
+    queue = list(items)
+    asked_again: dict[str, int] = {}
+    first_total = len(items)
+    position = 0
+    while queue:
+        item = queue.pop(0)
+        again = asked_again.get(item.id, 0)
+        if again:
+            counter = "again"
+        else:
+            position += 1
+            counter = f"{position}/{first_total}"
+        if item.leech:
+            show_leech(console, item)
+        show_question(console, item, counter)
         try:
-            text = _ask_answer(console, item, ask)
+            text, hinted = _ask_answer(console, item, ask)
         except (KeyboardInterrupt, EOFError):
             return answered, True
         result = engine.grade(item, text)
+        if hinted:
+            result = _after_hint(result)
         show_grade(console, item, result)
         interrupted = False
         try:
@@ -196,24 +225,49 @@ def run_session(
             rating, interrupted = None, True  # the answer counts with the suggested rating
         outcome = engine.record(item, result, now(), rating)
         answered += 1
-        right += result.correct
-        console.print(f"[dim]Saved ({outcome.rating.name}); back {interval_words(outcome.interval)}.[/dim]\n")
+        right += result.correct and not again
+        back = interval_words(outcome.interval)
+        if outcome.rating == Rating.Again and again < REASK_LIMIT and not interrupted:
+            asked_again[item.id] = again + 1
+            queue.append(engine.reshown(item))
+            back = "again before this session ends"
+        console.print(f"[dim]Saved ({outcome.rating.name}); back {back}.[/dim]\n")
         if interrupted:
             return answered, True
-    console.print(f"Done: {right} of {answered} right.")
+    console.print(f"Done: {right} of {first_total} right the first time.")
+    show_mastery(console, engine.mastery(list(dict.fromkeys(item.entry_id for item in items if item.entry_id))))
     return answered, False
 
 
-def _ask_answer(console: Any, item: QuizItem, ask: Ask) -> str:
+def _after_hint(result: Grade) -> Grade:
+    """A right answer after a hint suggests Hard: it was not recalled unaided."""
+    if result.suggested_rating in (Rating.Good, Rating.Easy):
+        return dataclasses.replace(result, suggested_rating=Rating.Hard, notes=[*result.notes, "hint used"])
+    return result
+
+
+def _ask_answer(console: Any, item: QuizItem, ask: Ask) -> tuple[str, bool]:
+    """The answer, and whether the hint was shown. Free text that names no choice is asked again."""
+    from diagnose.quiz.grading import choice_index
+
     hint = item.question.hint
-    prompt = "Your answer" + (" (? for a hint)" if hint else "") + " (Enter = show the answer)"
+    hinted = False
+    choices = item.question.choices
+    letters = f" ({letter(0)}-{letter(len(choices) - 1)}, a number or the choice's words)" if choices else ""
+    prompt = "Your answer" + letters + (" (? for a hint)" if hint else "") + " (Enter = show the answer)"
     while True:
         text = ask(prompt)
         if text.strip() == "?" and hint:
             console.print(f"[yellow]Hint:[/yellow] {_escape(hint)}")
-            hint = None
+            hint, hinted = None, True
             continue
-        return text
+        if choices and text.strip() and choice_index(choices, text) is None:
+            console.print(
+                f"[yellow]That names none of the choices (or more than one).[/yellow] "
+                f"Answer {letter(0)}-{letter(len(choices) - 1)}, or with words of one choice only."
+            )
+            continue
+        return text, hinted
 
 
 def _ask_rating(console: Any, result: Grade, ask: Ask) -> str | None:
@@ -235,6 +289,18 @@ def _prompt(console: Any) -> Ask:
     return ask
 
 
+def _ask_offer(console: Any, item: QuizItem, ask: Ask) -> str:
+    """The answer to the question offered after a diagnosis: Enter skips, free text naming no choice asks again."""
+    from diagnose.quiz.grading import choice_index
+
+    choices = item.question.choices
+    while True:
+        text = ask("Your answer" + (f" ({letter(0)}-{letter(len(choices) - 1)})" if choices else ""))
+        if not choices or not text.strip() or choice_index(choices, text) is not None:
+            return text
+        console.print("[yellow]That names none of the choices.[/yellow] Answer with a letter or one choice's words.")
+
+
 def _escape(text: str) -> str:
     from rich.markup import escape
 
@@ -246,9 +312,9 @@ def show_question(console: Any, item: QuizItem, counter: str = "") -> None:
     from rich.text import Text
 
     body = Text(item.question.question)
-    for index, choice in enumerate(item.question.choices, 1):
-        body.append(f"\n  {index}) {choice}")
-    status = "new" if item.new else "due"
+    for index, choice in enumerate(item.question.choices):
+        body.append(f"\n  {letter(index)}) {choice}")
+    status = ("new" if item.new else "due") + (" · from your run" if item.run_specific else "")
     title = " · ".join(part for part in (counter, status) if part)
     console.print(
         Panel(
@@ -268,11 +334,20 @@ def show_grade(console: Any, item: QuizItem, result: Grade) -> None:
         console.print("[bold red]Not quite.[/bold red]")
     if result.truncated:
         console.print("[dim](only the first part of a very long answer was read)[/dim]")
+    if result.read_as:
+        console.print(f"  read as: {_escape(result.read_as)}")
+    if result.why_wrong:
+        console.print(f"  [red]why not:[/red] {_escape(result.why_wrong)}")
     if item.question.kind == "open" and not result.blank:
         if result.present:
-            console.print("  present: " + _escape(", ".join(result.present)))
+            shown = [f"{c} (\u201c{result.matched[c]}\u201d)" if c in result.matched else c for c in result.present]
+            console.print("  matched: " + _escape(", ".join(shown)))
         if result.missing:
             console.print("  missing: " + _escape(", ".join(result.missing)))
+    for note in result.notes:
+        console.print(f"  [yellow]note:[/yellow] {_escape(note)}")
+    if not result.blank:
+        console.print(f"  [dim]suggested rating: {result.suggested_rating.name} (yours decides)[/dim]")
     console.print(f"[bold]Answer:[/bold] {_escape(item.question.answer)}")
     if item.question.explanation:
         console.print(f"[dim]{_escape(item.question.explanation)}[/dim]")
@@ -283,18 +358,55 @@ def show_result(console: Any, result: AnswerResult) -> None:
     console.print(f"[dim]Saved ({result.outcome.rating.name}); back {interval_words(result.outcome.interval)}.[/dim]")
 
 
+def show_leech(console: Any, item: QuizItem) -> None:
+    console.print(
+        f"[yellow]This question keeps slipping (answered Again on several days).[/yellow] "
+        f"Re-read the explanation: `diagnose kb show {item.entry_id}`"
+        + (f", or do the exercise: `diagnose learn {item.entry_id}`" if _has_exercise(item.entry_id) else "")
+        + "."
+    )
+
+
+def _has_exercise(entry_id: str) -> bool:
+    try:
+        from diagnose.learn import exercise_ids
+    except ImportError:
+        return False
+    return entry_id in exercise_ids()
+
+
+def show_mastery(console: Any, mastery: Sequence[Mastery]) -> None:
+    for family in mastery:
+        console.print(f"[bold]Mastery[/bold] {_escape(family.line())}")
+
+
 def show_stats(console: Any, stats: Stats) -> None:
     from rich.table import Table
 
     table = Table(show_header=False, box=None)
     table.add_row("Due now", str(stats.due_now))
+    table.add_row("Due today", str(stats.due_today))
     table.add_row("New questions waiting", str(stats.new_available))
     table.add_row("Errors met", str(stats.entries_met))
     table.add_row("Reviews", f"{stats.reviews} ({stats.reviewed_questions} questions)")
-    table.add_row("Retention", "—" if stats.retention is None else f"{stats.retention:.0%} of answers not rated Again")
+    table.add_row("Streak", f"{stats.streak_days} day{'s' if stats.streak_days != 1 else ''}")
+    table.add_row(
+        "Retention",
+        "— (no answers to cards in review yet)"
+        if stats.retention is None
+        else f"{stats.retention:.0%} of {stats.retention_reviews} answers to cards in review not rated Again",
+    )
     if stats.predicted_recall is not None:
-        table.add_row("Predicted recall now", f"{stats.predicted_recall:.0%}")
+        table.add_row("Predicted recall now", f"{stats.predicted_recall:.0%} (cards in review)")
     console.print(table)
+    if stats.mastery:
+        console.print("\n[bold]Mastery[/bold] (stable: FSRS stability of 21 days or more)")
+        for family in stats.mastery:
+            console.print(f"  {_escape(family.line())}")
+    if stats.leeches:
+        console.print("\n[yellow]Leeches[/yellow] (Again on 4 days or more; re-read the entry or do its exercise):")
+        for question_id in stats.leeches:
+            console.print(f"  {_escape(question_id)}")
     if stats.weakest:
         console.print("\n[bold]Weakest concepts[/bold]")
         for concept in stats.weakest:
@@ -437,6 +549,7 @@ def offer_after_diagnosis(
     kb: Any = None,
     store: ProgressStore | None = None,
     now: datetime | None = None,
+    message: str | None = None,
 ) -> None:
     """Offer one question about the error just diagnosed; never blocks, never raises.
 
@@ -453,13 +566,16 @@ def offer_after_diagnosis(
         if own_store:
             store = ProgressStore()
         engine = QuizEngine(kb if kb is not None else load_entries(), store)
-        item = engine.for_diagnosis(list(entry_ids), incident_probes, now or now_utc())
+        if message is None and isinstance(incident_probes, Mapping):
+            message = incident_probes.get("exception_message")
+        item = engine.for_diagnosis(list(entry_ids), incident_probes, now or now_utc(), message)
         if item is None:
+            show_mastery(console, engine.mastery(list(entry_ids)[:1]))
             return
         console.print()
         show_question(console, item, "Check your understanding (optional, Enter skips)")
         try:
-            text = ask("Your answer")
+            text = _ask_offer(console, item, ask)
         except (KeyboardInterrupt, EOFError):
             console.print()
             return
@@ -472,6 +588,7 @@ def offer_after_diagnosis(
             return
         result = engine.answer(item, text, now or now_utc())
         show_result(console, result)
+        show_mastery(console, engine.mastery([item.entry_id]))
     except DiagnoseError as error:
         console.print(f"[dim]quiz skipped: {_escape(str(error))}[/dim]")
     finally:

@@ -418,7 +418,14 @@ def _normalise(text: str) -> str:
 
 
 def _analyse(text: str) -> _Answer:
-    tokens = _tokens(text)
+    # Clause marks are kept beside the words, not between them: "r, in" stays two words apart.
+    marks: dict[int, str] = {}
+    tokens = []
+    for token in _tokens(text):
+        if token[0] == "stop":
+            marks.setdefault(len(tokens), token[1])
+        else:
+            tokens.append(token)
     words: list[str] = []
     positions: dict[str, list[int]] = {}
     numbers: list[_Number] = []
@@ -437,8 +444,6 @@ def _analyse(text: str) -> _Answer:
                 number = float(_NUMBER_WORDS[value])
                 numbers.append(_Number(number, 0, 0.0, index))
                 positions.setdefault(_number_key(number), []).append(index)
-        else:
-            words.append(value)
     # "about 8 million": the word before a number marks it as an estimate.
     for number in numbers:
         before = words[number.index - 1] if number.index > 0 else ""
@@ -448,7 +453,7 @@ def _analyse(text: str) -> _Answer:
     if len(vocabulary) > 300:
         vocabulary = set()  # typos are looked for in answers, not in pasted pages
     surface = [token[3] for token in tokens]
-    return _Answer(words, surface, positions, numbers, _negated_positions(words), vocabulary)
+    return _Answer(words, surface, positions, numbers, _negated_positions(words, marks), vocabulary)
 
 
 def _tokens(text: str) -> list[tuple[str, object, bool, str]]:
@@ -519,20 +524,24 @@ def _verb_stem(word: str) -> str:
     return word
 
 
-def _negated_positions(words: list[str]) -> set[int]:
-    """Token positions inside a negation: from 'not'/'no'/'never' to the end of its clause."""
+def _negated_positions(words: list[str], marks: dict[int, str]) -> set[int]:
+    """Word positions inside a negation: from 'not'/'no'/'never' to the end of its clause.
+
+    ``marks``: word position -> the punctuation just before that word."""
     negated: set[int] = set()
     for start, word in enumerate(words):
         if word not in _NEGATORS:
             continue
         for index in range(start + 1, min(len(words), start + 1 + _NEGATION_REACH)):
-            current = words[index]
-            if current in (".", ";", ":", "!", "?", "(", ")", "—", "–", "-") or current in _SCOPE_ENDS:
+            current, mark = words[index], marks.get(index)
+            if mark is not None and mark != ",":
+                break
+            if mark == "," and current in _CLAUSE_STARTS:
+                break
+            if current in _SCOPE_ENDS:
                 break
             if current == _BECAUSE and index > start + 1:
                 break  # "does not exist because X": X is affirmed; "not because of X": X is denied
-            if current == "," and index + 1 < len(words) and words[index + 1] in _CLAUSE_STARTS:
-                break
             negated.add(index)
     return negated
 

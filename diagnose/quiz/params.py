@@ -21,7 +21,8 @@ computed answer against the real library.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,23 @@ class Template:
     id: str
     extract: Callable[[Mapping[str, Any]], dict | None]
     build: Callable[[Mapping[str, Any]], QuizQuestion]
+    entry: str = ""  # the KB entry (error family) whose diagnosis computed what the question uses
+
+
+def facts_of(probes: Mapping[str, Any] | None, message: str | None = None) -> dict[str, Any]:
+    """What templates read: an incident's probes, plus the final exception's message when known."""
+    facts = dict(probes) if isinstance(probes, Mapping) else {}
+    if message and isinstance(message, str):
+        facts["exception_message"] = message[:4000]
+    return facts
+
+
+def message_of(report: Mapping[str, Any] | None) -> str | None:
+    """The exception message a stored report recorded."""
+    try:
+        return report["incident"]["exception"]["message"]  # type: ignore[index]
+    except (KeyError, TypeError):
+        return None
 
 
 def _number(value: Any) -> float | None:
@@ -113,18 +131,406 @@ def _scaling_build(params: Mapping[str, Any]) -> QuizQuestion:
 
 SCALING_ID = "your-lora-scaling-factor"
 
+
+# ---------------------------------------------------------------- helpers over probes
+
+
+def _models(facts: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    models = facts.get("models")
+    return [m for m in models if isinstance(m, Mapping)] if isinstance(models, list) else []
+
+
+def _message(facts: Mapping[str, Any]) -> str:
+    message = facts.get("exception_message")
+    return message if isinstance(message, str) else ""
+
+
+_WRAPPABLE = {"Linear", "Conv1D", "Conv1d", "Conv2d", "Conv3d", "Embedding", "Linear4bit", "Linear8bitLt"}
+_ATTENTION_HINTS = ("qkv", "c_attn", "query_key_value", "q_proj", "query", "wqkv", "Wqkv")
+
+
+def _leaf_layers(model: Mapping[str, Any]) -> list[tuple[str, int, str, str]]:
+    """(name, count, class, example full name) of the model's wrappable leaf layers, by suffix."""
+    out = []
+    suffixes = model.get("suffixes")
+    if not isinstance(suffixes, Mapping):
+        return out
+    for name, info in suffixes.items():
+        if not isinstance(info, Mapping) or not info.get("leaf") or name.startswith(("lora_", "base_layer")):
+            continue
+        types = info.get("types") if isinstance(info.get("types"), Mapping) else {}
+        cls = next((t for t in types if t in _WRAPPABLE), None)
+        if cls is None or cls == "Embedding" or name in ("lm_head", "score", "classifier"):
+            continue
+        out.append((str(name), int(info.get("count") or 0), cls, str(info.get("example", name))))
+    return out
+
+
+def _requested_targets(facts: Mapping[str, Any]) -> list[str]:
+    for fields in lora_config_fields(facts):
+        targets = fields.get("target_modules")
+        if isinstance(targets, list) and all(isinstance(t, str) for t in targets):
+            return [str(t) for t in targets]
+    found = re.search(r"Target modules \{([^}]*)\}", _message(facts))
+    return sorted(re.findall(r"'([^']+)'", found.group(1))) if found else []
+
+
+def _model_name(model: Mapping[str, Any]) -> str:
+    kind = model.get("model_type")
+    names = {"gpt2": "GPT-2", "llama": "Llama", "opt": "OPT", "bert": "BERT", "mistral": "Mistral", "qwen2": "Qwen2"}
+    return names.get(str(kind), str(kind)) if kind else "model"
+
+
+# ---------------------------------------------------------------- target_modules: your attention layer
+
+ATTENTION_ID = "your-attention-layer"
+
+
+def _attention_extract(facts: Mapping[str, Any]) -> dict | None:
+    for model in _models(facts):
+        layers = _leaf_layers(model)
+        attention = [layer for layer in layers if any(h in layer[0] for h in _ATTENTION_HINTS)]
+        if len(attention) != 1 or len(layers) < 2:
+            continue
+        others = [layer for layer in layers if layer is not attention[0]][:3]
+        return {
+            "model": _model_name(model),
+            "attention": list(attention[0]),
+            "others": [list(layer) for layer in others],
+            "requested": _requested_targets(facts)[:4],
+        }
+    return None
+
+
+def _attention_build(params: Mapping[str, Any]) -> QuizQuestion:
+    name, count, cls, example = params["attention"]
+    others = [tuple(layer) for layer in params["others"]]
+    listing = ", ".join(f"{n} ×{c}" for n, c, _, _ in [(name, count, cls, example), *others])
+    requested = params.get("requested") or []
+    asked = f" and your target_modules asked for {', '.join(requested)}" if requested else ""
+    why_wrong = {}
+    for other, _, _, other_example in others:
+        where = "sits in the MLP block" if "mlp" in other_example else "is another projection (an output one)"
+        why_wrong[other] = f"{other} ({other_example}) {where}; it does not compute attention's query, key and value."
+    return QuizQuestion(
+        id=ATTENTION_ID,
+        kind="choice",
+        question=(
+            f"Your {params['model']} has these LoRA-wrappable layers: {listing}{asked}. "
+            "Which one computes attention's query, key and value, the layer to target for attention?"
+        ),
+        choices=[name, *[o[0] for o in others]],
+        answer=name,
+        why_wrong=why_wrong,
+        hint="Look at the full names: which layer sits inside the attention block and projects its input?",
+        explanation=(
+            f"{name} ({cls}, e.g. {example}) is the attention's input projection. PEFT matches target_modules "
+            "against the end of each module name, so only names this model really has can match."
+        ),
+    )
+
+
+# ---------------------------------------------------------------- unsupported target: which one was refused
+
+UNSUPPORTED_ID = "your-unsupported-target"
+
+
+def _unsupported_extract(facts: Mapping[str, Any]) -> dict | None:
+    found = re.search(r"Target module (\w+)\(", _message(facts))
+    if not found:
+        return None
+    cls = found.group(1)
+    requested = _requested_targets(facts)
+    for model in _models(facts):
+        suffixes = model.get("suffixes") if isinstance(model.get("suffixes"), Mapping) else {}
+        refused = [t for t in requested if isinstance(suffixes.get(t), Mapping) and cls in suffixes[t].get("types", {})]
+        if refused:
+            return {"refused": refused[0], "class": cls, "requested": requested[:5]}
+    return None
+
+
+def _unsupported_build(params: Mapping[str, Any]) -> QuizQuestion:
+    refused, cls = params["refused"], params["class"]
+    return QuizQuestion(
+        id=UNSUPPORTED_ID,
+        kind="open",
+        question=(
+            f"Your target_modules were {', '.join(params['requested'])}. Which one did PEFT refuse, what kind of "
+            "layer is it, and why can LoRA not adapt it?"
+        ),
+        answer=(
+            f"{refused}: a {cls}. LoRA adds a low-rank update B·A to a weight matrix; a {cls} has no weight "
+            "matrix to add it to (a LayerNorm only holds a scale and a bias vector)."
+        ),
+        concepts=[refused, cls, "weight matrix"],
+        synonyms={"weight matrix": ["matrix", "2d weight", "no matrix", "vector"]},
+        hint="The error names the module's class; what does LoRA add its update to?",
+        explanation="PEFT wraps Linear, Conv1D, Conv and Embedding layers: the layers that multiply by a matrix.",
+    )
+
+
+# ---------------------------------------------------------------- pad token: your tokenizer's next id
+
+PAD_ID = "your-pad-token-id"
+
+
+def _pad_extract(facts: Mapping[str, Any]) -> dict | None:
+    tokenizers = facts.get("tokenizers")
+    if not isinstance(tokenizers, list):
+        return None
+    for tokenizer in tokenizers:
+        if not isinstance(tokenizer, Mapping) or tokenizer.get("pad_token") is not None:
+            continue
+        size = _number(tokenizer.get("len"))
+        if size is None or size < 2:
+            continue
+        return {"len": int(size), "eos_token": str(tokenizer.get("eos_token") or "")}
+    return None
+
+
+def _pad_build(params: Mapping[str, Any]) -> QuizQuestion:
+    size = params["len"]
+    eos = f" and its eos_token is {params['eos_token']!r}" if params.get("eos_token") else ""
+    return QuizQuestion(
+        id=PAD_ID,
+        kind="open",
+        question=(
+            f"Your tokenizer has {size} tokens (len(tokenizer)){eos}. If you add a dedicated "
+            "'[PAD]' with tokenizer.add_special_tokens, which id does it get, and what must you do to the model "
+            "before training?"
+        ),
+        answer=(
+            f"Id {size} (ids run from 0 to {size - 1}, a new token comes next). The embedding table has no row "
+            f"for it yet: call model.resize_token_embeddings(len(tokenizer)), now {size + 1}."
+        ),
+        concepts=[str(size), "resize_token_embeddings"],
+        synonyms={"resize_token_embeddings": ["resize the embeddings", "resize embeddings", "resize token embeddings"]},
+        hint="Ids start at 0. Does the model's embedding table grow by itself?",
+        explanation=(
+            "Reusing the eos token as pad needs no new row but masks eos out of the labels with the default "
+            "collator; a new pad token needs a new embedding row."
+        ),
+    )
+
+
+# ---------------------------------------------------------------- dtype: what element-wise would have done
+
+DTYPE_ID = "your-dtype-pair"
+_DTYPE_NAMES = {"BFloat16": "bfloat16", "Float": "float32", "Half": "float16", "Double": "float64"}
+_WIDTH = {"float16": 16, "bfloat16": 16, "float32": 32, "float64": 64}
+
+
+def _dtype_extract(facts: Mapping[str, Any]) -> dict | None:
+    found = re.search(r"got (\w+) and (\w+)", _message(facts)) or re.search(
+        r"\((\w+)\) and bias type \((\w+)\)|found dtype (\w+) but expected (\w+)", _message(facts)
+    )
+    if not found:
+        return None
+    names = [_DTYPE_NAMES.get(g, g.lower()) for g in found.groups() if g]
+    if len(names) != 2 or names[0] == names[1] or not all(n in _WIDTH for n in names):
+        return None
+    return {"a": names[0], "b": names[1]}
+
+
+def promoted(a: str, b: str) -> str:
+    """torch.promote_types for the floating dtypes here (bfloat16 with float16 gives float32)."""
+    if {a, b} == {"bfloat16", "float16"}:
+        return "float32"
+    return max((a, b), key=lambda name: _WIDTH[name])
+
+
+def _dtype_build(params: Mapping[str, Any]) -> QuizQuestion:
+    a, b = params["a"], params["b"]
+    result = promoted(a, b)
+    choices = [
+        f"A {result} result: element-wise ops promote to a common dtype; matmul and F.linear do not",
+        f"The same error: torch never mixes {a} and {b}",
+        f"A {a} result, the dtype of the first operand",
+        "A float16 result, to save memory",
+    ]
+    if result == "float16":
+        choices[3] = "A float32 result, the default dtype"
+    return QuizQuestion(
+        id=DTYPE_ID,
+        kind="choice",
+        question=(
+            f"Your matmul got {a} and {b} and refused. What would an element-wise product `x * w` of a {a} tensor "
+            f"and a {b} tensor have given?"
+        ),
+        choices=choices,
+        answer=choices[0],
+        why_wrong={
+            choices[1]: "Element-wise ops (+, *, torch.add) follow type promotion; only matmul-like kernels refuse.",
+            choices[2]: "The operand order does not decide the dtype; type promotion picks the wider one.",
+            choices[3]: "Type promotion never narrows to save memory; it picks a dtype that holds both.",
+        },
+        hint="torch.promote_types answers this for element-wise ops.",
+        explanation=(
+            "Element-wise arithmetic promotes (torch.result_type); matmul, mm, bmm and F.linear require equal "
+            "dtypes and raise. Cast one side (.to(dtype)) or run the forward under torch.autocast."
+        ),
+    )
+
+
+# ---------------------------------------------------------------- CUDA OOM: what halving r saves in your run
+
+OOM_ID = "your-rank-halving-savings"
+
+
+def _oom_extract(facts: Mapping[str, Any]) -> dict | None:
+    for model in _models(facts):
+        counts = model.get("parameters")
+        if not isinstance(counts, Mapping):
+            continue
+        trainable, total = _number(counts.get("trainable")), _number(counts.get("total"))
+        if not trainable or not total or trainable >= total or not model.get("is_peft"):
+            continue
+        return {"trainable": int(trainable), "total": int(total)}
+    return None
+
+
+def _mib(value: float) -> str:
+    return f"{value / 2**20:.3g}"
+
+
+def _oom_build(params: Mapping[str, Any]) -> QuizQuestion:
+    trainable, total = params["trainable"], params["total"]
+    saved = trainable / 2 * 16  # fp32 weight + grad + two AdamW moments: 16 bytes per trainable parameter
+    return QuizQuestion(
+        id=OOM_ID,
+        kind="open",
+        question=(
+            f"Your model trains {trainable:,} of its {total:,} parameters (LoRA). With float32 LoRA weights and "
+            "AdamW (weight, gradient and two moments: 16 bytes per trainable parameter), about how many MiB does "
+            "halving r save, and what holds the rest of the memory?"
+        ),
+        answer=(
+            f"About {_mib(saved)} MiB ({trainable // 2:,} parameters × 16 bytes). The frozen base weights "
+            "and the activations are unchanged by r: they are what fills the GPU."
+        ),
+        concepts=[_mib(saved), "base weights", "activations"],
+        synonyms={
+            "base weights": ["frozen weights", "base model", "model weights", "frozen model"],
+            "activations": ["activation", "sequence length", "batch size", "batch"],
+        },
+        hint="Halving r halves the LoRA parameters. What in memory does not depend on r?",
+        explanation=(
+            "LoRA state is small next to the frozen weights and the activations; smaller batches, shorter "
+            "sequences, gradient checkpointing or 4-bit base weights are what free memory."
+        ),
+    )
+
+
+# ---------------------------------------------------------------- missing attribute: the object you held
+
+ATTRIBUTE_ID = "your-missing-attribute"
+
+
+def _attribute_extract(facts: Mapping[str, Any]) -> dict | None:
+    found = re.search(r"'(\w+)' object has no attribute '(\w+)'", _message(facts))
+    if not found or "Peft" in found.group(1):
+        return None
+    return {"cls": found.group(1), "attribute": found.group(2)}
+
+
+def _attribute_build(params: Mapping[str, Any]) -> QuizQuestion:
+    cls, attribute = params["cls"], params["attribute"]
+    return QuizQuestion(
+        id=ATTRIBUTE_ID,
+        kind="open",
+        question=(
+            f"Your run called `.{attribute}` on a {cls}. Which object has that method, and how does your "
+            "script get hold of it?"
+        ),
+        answer=(
+            f"A PeftModel has it; get_peft_model returns one (a wrapper around your {cls}). Assign the "
+            "return value: model = get_peft_model(model, config)."
+        ),
+        concepts=["PeftModel", "return value"],
+        synonyms={
+            "PeftModel": ["peft model", "peft wrapper", "wrapper"],
+            "return value": ["returns", "assign", "model = get_peft_model", "returned"],
+        },
+        hint="Is get_peft_model an in-place call?",
+        explanation="get_peft_model wraps the model and returns the wrapper; the variable you had still names the bare model.",
+    )
+
+
+# ---------------------------------------------------------------- adapter size mismatch: read your shapes
+
+SHAPES_ID = "your-adapter-shapes"
+
+
+def _shapes_extract(facts: Mapping[str, Any]) -> dict | None:
+    found = re.search(
+        r"size mismatch for ([\w.]+?lora_([AB])[\w.]*): copying a param with shape torch\.Size\(\[(\d+), (\d+)\]\)"
+        r" from checkpoint, the shape in current model is torch\.Size\(\[(\d+), (\d+)\]\)",
+        _message(facts),
+    )
+    if not found:
+        return None
+    which = found.group(2)
+    saved = [int(found.group(3)), int(found.group(4))]
+    current = [int(found.group(5)), int(found.group(6))]
+    rank_axis = 0 if which == "A" else 1
+    if saved[rank_axis] == current[rank_axis]:
+        return None  # the width differs, not the rank
+    return {"which": which, "saved": saved, "current": current, "rank_axis": rank_axis}
+
+
+def _shapes_build(params: Mapping[str, Any]) -> QuizQuestion:
+    which, saved, current, axis = params["which"], params["saved"], params["current"], params["rank_axis"]
+    return QuizQuestion(
+        id=SHAPES_ID,
+        kind="open",
+        question=(
+            f"Your checkpoint's lora_{which} is {saved} and your model expects {current}. Which LoraConfig "
+            "setting differs, and what was it when the adapter was trained and now?"
+        ),
+        answer=(
+            f"The rank r: {saved[axis]} when the adapter was trained, {current[axis]} now "
+            f"(lora_{which} is {'[r, in_features]' if which == 'A' else '[out_features, r]'})."
+        ),
+        concepts=["rank", str(saved[axis]), str(current[axis])],
+        synonyms={"rank": ["r=", " r ", "lora rank"]},
+        hint="lora_A is [r, in_features]; lora_B is [out_features, r].",
+        explanation="Load an adapter with the LoraConfig saved beside it (PeftModel.from_pretrained reads it).",
+    )
+
+
 TEMPLATES: dict[str, Template] = {
+    ATTENTION_ID: Template(ATTENTION_ID, _attention_extract, _attention_build, "peft-target-modules-not-found"),
+    UNSUPPORTED_ID: Template(
+        UNSUPPORTED_ID, _unsupported_extract, _unsupported_build, "peft-unsupported-target-module"
+    ),
+    PAD_ID: Template(PAD_ID, _pad_extract, _pad_build, "pad-token-missing"),
+    DTYPE_ID: Template(DTYPE_ID, _dtype_extract, _dtype_build, "dtype-mismatch"),
+    OOM_ID: Template(OOM_ID, _oom_extract, _oom_build, "cuda-out-of-memory"),
+    ATTRIBUTE_ID: Template(ATTRIBUTE_ID, _attribute_extract, _attribute_build, "peft-model-missing-attribute"),
+    SHAPES_ID: Template(SHAPES_ID, _shapes_extract, _shapes_build, "adapter-size-mismatch"),
+    # About any LoRA config, of no one error family: asked in `diagnose quiz`, not offered after a diagnosis.
     SCALING_ID: Template(SCALING_ID, _scaling_extract, _scaling_build),
 }
 
 
-def from_probes(probes: Mapping[str, Any] | None) -> list[tuple[Template, dict]]:
-    """Every template these probes can fill, with its parameters."""
+def from_probes(
+    probes: Mapping[str, Any] | None, entry_ids: Sequence[str] | None = None
+) -> list[tuple[Template, dict]]:
+    """Every template these facts (probes, plus ``exception_message``) can fill, with its parameters.
+
+    ``entry_ids``: only templates of these entries (a run's diagnoses), in that order, then those of no entry.
+    """
     if not isinstance(probes, Mapping):
         return []
+    chosen = list(TEMPLATES.values())
+    if entry_ids is not None:
+        chosen = [t for entry in entry_ids for t in chosen if t.entry == entry] + [t for t in chosen if not t.entry]
     out = []
-    for template in TEMPLATES.values():
-        params = template.extract(probes)
+    for template in chosen:
+        try:
+            params = template.extract(probes)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            params = None  # odd probes from another version: no question, never a crash
         if params is not None:
             out.append((template, params))
     return out

@@ -6,28 +6,31 @@ depends on time takes ``now`` (a timezone-aware datetime).
 
 Picking, for ``diagnose quiz``:
 
-1. cards that are due, from the entries the user has met (incident history),
+1. every card that is due (``entry_ids`` narrows this to those entries),
    oldest due first;
 2. then questions never asked yet, from those entries, most recently met
    entry first;
 3. parameterised questions ("your config had r=8 …") join both lists when an
    incident's probes can fill them.
 
-``entry_ids`` narrows the scope to given entries, ``include_all`` widens it to
-the whole KB.  Cards whose question no longer exists in the KB (an entry was
+``entry_ids`` narrows the scope to given entries, ``include_all`` widens the
+new questions to the whole KB.  A choice question's choices are shuffled
+every time it is shown; the order is kept with the review.  Cards whose question no longer exists in the KB (an entry was
 edited or removed) are *orphans*: kept untouched, skipped when picking,
 listed by :meth:`QuizEngine.orphans` and in the stats.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fsrs import Card, Rating
+from fsrs import Card, Rating, State
 
 from diagnose.errors import UsageError
 from diagnose.kb.schema import Entry, QuizQuestion
@@ -37,6 +40,8 @@ from diagnose.quiz.scheduler import Outcome, QuizScheduler, rating_for
 from diagnose.quiz.store import CardRecord, ProgressStore, utc
 
 DEFAULT_LIMIT = 10
+LEECH_LAPSES = 4  # days with an Again answer, after which a card is a leech
+STABLE_DAYS = 21  # a card whose FSRS stability reaches this is "stable" (Anki's "mature")
 
 
 @dataclass(frozen=True)
@@ -49,10 +54,16 @@ class QuizItem:
     new: bool
     due: datetime | None = None
     params: dict | None = None  # set for a question parameterised by an incident
+    order: tuple[int, ...] | None = None  # a choice question: the KB choice index of each shown choice
+    leech: bool = False  # answered Again on LEECH_LAPSES days or more
 
     @property
     def id(self) -> str:
         return self.question.id
+
+    @property
+    def run_specific(self) -> bool:
+        return self.params is not None
 
     def to_dict(self) -> dict:
         q = self.question
@@ -67,6 +78,7 @@ class QuizItem:
             "new": self.new,
             "due": self.due.isoformat() if self.due else None,
             "parameterised": self.params is not None,
+            "leech": self.leech,
         }
 
 
@@ -86,6 +98,7 @@ class AnswerResult:
             "next_due": self.outcome.due.isoformat(),
             "model_answer": q.answer,
             "explanation": q.explanation,
+            "leech": self.item.leech,
         }
 
 
@@ -108,17 +121,47 @@ class ConceptStat:
 
 
 @dataclass(frozen=True)
+class Mastery:
+    """One error family (KB entry): its stable cards out of its questions."""
+
+    entry_id: str
+    title: str
+    stable: int
+    learning: int  # answered, not stable yet
+    total: int
+
+    def line(self) -> str:
+        return f"{self.title}: {self.stable}/{self.total} stable" + (
+            f", {self.learning} learning" if self.learning else ""
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "entry": self.entry_id,
+            "title": self.title,
+            "stable": self.stable,
+            "learning": self.learning,
+            "total": self.total,
+        }
+
+
+@dataclass(frozen=True)
 class Stats:
     cards: int
     due_now: int
     new_available: int
     reviews: int
     reviewed_questions: int
-    retention: float | None  # share of answers not rated Again
-    predicted_recall: float | None  # mean FSRS retrievability of reviewed cards now
+    retention: float | None  # share of review-stage answers (not first or relearning ones) not rated Again
+    predicted_recall: float | None  # mean FSRS retrievability of cards in the review stage; None without any
     weakest: list[ConceptStat] = field(default_factory=list)
     orphans: list[OrphanCard] = field(default_factory=list)
     entries_met: int = 0
+    due_today: int = 0
+    streak_days: int = 0  # days in a row, up to today or yesterday, with at least one answer
+    retention_reviews: int = 0  # how many answers the retention is over
+    mastery: list[Mastery] = field(default_factory=list)
+    leeches: list[str] = field(default_factory=list)  # question ids
 
     def to_dict(self) -> dict:
         return {
@@ -134,6 +177,11 @@ class Stats:
                 {"question_id": o.question_id, "entry": o.entry_id, "due": o.due.isoformat()} for o in self.orphans
             ],
             "entries_met": self.entries_met,
+            "due_today": self.due_today,
+            "streak_days": self.streak_days,
+            "retention_reviews": self.retention_reviews,
+            "mastery": [m.to_dict() for m in self.mastery],
+            "leeches": list(self.leeches),
         }
 
 
@@ -173,10 +221,13 @@ class QuizEngine:
     def close(self) -> None:
         self.store.close()
 
-    def __init__(self, kb: Any, store: ProgressStore, scheduler: QuizScheduler | None = None) -> None:
+    def __init__(
+        self, kb: Any, store: ProgressStore, scheduler: QuizScheduler | None = None, rng: random.Random | None = None
+    ) -> None:
         self.entries = entries_of(kb)
         self.store = store
         self.scheduler = scheduler or QuizScheduler()
+        self.rng = rng or random.Random()
         # question id → (entry, question); a question shared by entries belongs to the first.
         self._questions: dict[str, tuple[Entry, QuizQuestion]] = {}
         for entry in self.entries.values():
@@ -233,17 +284,22 @@ class QuizEngine:
 
         due: list[QuizItem] = []
         new: list[QuizItem] = []
+        leeches = self.leeches()
+        for record in cards.values():  # every due card, whatever scope its first answer had
+            if record.question_id not in self._questions or utc(record.card.due) > now:
+                continue
+            entry, question = self._questions[record.question_id]
+            if entry_ids and entry.id not in in_scope and record.entry_id not in in_scope:
+                continue
+            due.append(self._kb_item(entry, question, record, record.question_id in leeches))
         for entry_id in scope:
             entry = self.entries[entry_id]
             for question in entry.quiz:
                 owner, _ = self._questions[question.id]
                 if owner.id != entry_id and owner.id in in_scope:
                     continue  # shared question, asked once under its first entry
-                record = cards.get(question.id)
-                if record is None:
+                if question.id not in cards:
                     new.append(self._kb_item(entry, question, None))
-                elif utc(record.card.due) <= now:
-                    due.append(self._kb_item(entry, question, record))
 
         fresh = self._template_params()
         for template_id in templates.TEMPLATES:
@@ -252,7 +308,7 @@ class QuizEngine:
             if entry_id is not None and not (include_all or entry_id in in_scope):
                 entry_id, params = None, None
             if record is not None and utc(record.card.due) <= now:
-                if params is None and (include_all or record.entry_id in in_scope):
+                if params is None and (not entry_ids or record.entry_id in in_scope):
                     entry_id, params = record.entry_id, record.params
                 if params is not None:
                     due.append(self._template_item(template_id, params, entry_id, record))
@@ -265,11 +321,25 @@ class QuizEngine:
         picked = due + new
         return picked if limit is None else picked[: max(0, limit)]
 
-    def for_diagnosis(self, entry_ids: Sequence[str], probes: Mapping | None, now: datetime) -> QuizItem | None:
-        """The question to offer right after a diagnosis: the fired entry's first
-        question that is new or due; else a due or new question about the
-        user's own config; else None (nothing is asked twice in a day)."""
+    def for_diagnosis(
+        self, entry_ids: Sequence[str], probes: Mapping | None, now: datetime, message: str | None = None
+    ) -> QuizItem | None:
+        """The question to offer right after a diagnosis, on its topic: a question
+        built from this run (the diagnosed entry's template, filled from the
+        probes and the exception ``message``) when new or due; else the entry's
+        first question that is new or due; else None (nothing is asked twice in a day)."""
         now = utc(now)
+        if not entry_ids:
+            return None
+        facts = templates.facts_of(probes, message)
+        for template, params in templates.from_probes(facts, list(entry_ids)):
+            if not template.entry:
+                continue  # not about this error
+            record = self.store.get_card(template.id)
+            if record is None or utc(record.card.due) <= now or record.params != params:
+                item = self._template_item(template.id, params, template.entry, record)
+                if item is not None:
+                    return item
         for entry_id in entry_ids:
             entry = self.entries.get(entry_id)
             if entry is None:
@@ -278,13 +348,18 @@ class QuizEngine:
                 record = self.store.get_card(question.id)
                 if record is None or utc(record.card.due) <= now:
                     return self._kb_item(entry, question, record)
-        if not entry_ids:
-            return None
-        for template, params in templates.from_probes(probes):
-            record = self.store.get_card(template.id)
-            if record is None or utc(record.card.due) <= now:
-                return self._template_item(template.id, params, entry_ids[0], record)
         return None
+
+    def reshown(self, item: QuizItem) -> QuizItem:
+        """``item`` to ask again in this session: a choice question's choices in a new order."""
+        if item.params is not None:
+            again = self._template_item(item.id, item.params, item.entry_id, self.store.get_card(item.id))
+        elif item.id in self._questions:
+            entry, question = self._questions[item.id]
+            again = self._kb_item(entry, question, self.store.get_card(item.id), item.leech)
+        else:
+            again = None
+        return dataclasses.replace(again, new=False) if again is not None else item
 
     # -- answering
 
@@ -319,6 +394,7 @@ class QuizEngine:
             present=result.present,
             missing=result.missing,
             params=item.params,
+            shown=item.order,
         )
         due = utc(card.due)
         return Outcome(chosen, due, due - now, card.state, was_new)
@@ -356,8 +432,14 @@ class QuizEngine:
         have = {r.question_id for r in records}
         new_available = len({q.id for e in met for q in self.entries[e].quiz if q.id not in have})
         reviews = self.store.reviews()
-        passed = sum(1 for r in reviews if r.rating != Rating.Again)
-        recalls = [self.scheduler.retrievability(r.card, now) for r in live if r.card.last_review]
+        # Retention is over answers to cards in the review stage: first answers and relearning steps
+        # say how a card is being learnt, not how well it is remembered.
+        review_stage = [r for r in reviews if r.state_before == int(State.Review)]
+        passed = sum(1 for r in review_stage if r.rating != Rating.Again)
+        recalls = [self.scheduler.retrievability(r.card, now) for r in live if r.card.state == State.Review]
+        today = now.astimezone().date()
+        end_of_today = datetime.combine(today + timedelta(days=1), datetime.min.time()).astimezone()
+        due_today = sum(1 for r in live if utc(r.card.due) < utc(end_of_today))
         concepts: dict[str, list[int]] = {}
         for review in reviews:
             for concept in review.present:
@@ -376,17 +458,57 @@ class QuizEngine:
             new_available=new_available,
             reviews=len(reviews),
             reviewed_questions=len({r.question_id for r in reviews}),
-            retention=passed / len(reviews) if reviews else None,
+            retention=passed / len(review_stage) if review_stage else None,
             predicted_recall=sum(recalls) / len(recalls) if recalls else None,
             weakest=weakest,
             orphans=orphans,
             entries_met=len(met),
+            due_today=due_today,
+            streak_days=_streak({r.reviewed_at.astimezone().date() for r in reviews}, today),
+            retention_reviews=len(review_stage),
+            mastery=self.mastery(met or list(dict.fromkeys(r.entry_id for r in live))),
+            leeches=sorted(self.leeches()),
         )
+
+    def mastery(self, entry_ids: Sequence[str]) -> list[Mastery]:
+        """Per entry: its questions (KB ones, plus run-specific ones the user has a card for) that are stable."""
+        records = {r.question_id: r for r in self.store.cards()}
+        out = []
+        for entry_id in entry_ids:
+            entry = self.entries.get(entry_id)
+            if entry is None:
+                continue
+            ids = [q.id for q in entry.quiz]
+            ids += [t.id for t in templates.TEMPLATES.values() if t.entry == entry_id and t.id in records]
+            cards = [records[i].card for i in ids if i in records]
+            stable = sum(1 for c in cards if c.state == State.Review and (c.stability or 0) >= STABLE_DAYS)
+            out.append(Mastery(entry_id, entry.title, stable, len(cards) - stable, len(ids)))
+        return out
+
+    def leeches(self) -> set[str]:
+        """Questions answered Again on LEECH_LAPSES different days or more."""
+        days: dict[str, set[date]] = {}
+        for review in self.store.reviews():
+            if review.rating == Rating.Again:
+                days.setdefault(review.question_id, set()).add(review.reviewed_at.date())
+        return {question_id for question_id, seen in days.items() if len(seen) >= LEECH_LAPSES}
 
     # -- internals
 
-    def _kb_item(self, entry: Entry, question: QuizQuestion, record: CardRecord | None) -> QuizItem:
-        return QuizItem(question, entry.id, entry.title, record is None, utc(record.card.due) if record else None)
+    def _kb_item(
+        self, entry: Entry, question: QuizQuestion, record: CardRecord | None, leech: bool = False
+    ) -> QuizItem:
+        question, order = self._shuffled(question)
+        due = utc(record.card.due) if record else None
+        return QuizItem(question, entry.id, entry.title, record is None, due, order=order, leech=leech)
+
+    def _shuffled(self, question: QuizQuestion) -> tuple[QuizQuestion, tuple[int, ...] | None]:
+        """A choice question with its choices in a fresh random order (and that order), else as it is."""
+        if question.kind != "choice":
+            return question, None
+        order = list(range(len(question.choices)))
+        self.rng.shuffle(order)
+        return dataclasses.replace(question, choices=[question.choices[i] for i in order]), tuple(order)
 
     def _template_item(
         self, template_id: str, params: Mapping, entry_id: str | None, record: CardRecord | None
@@ -394,11 +516,11 @@ class QuizEngine:
         question = templates.build(template_id, params)
         if question is None:
             return None
+        question, order = self._shuffled(question)
         entry = self.entries.get(entry_id or "")
         title = entry.title if entry else "Your LoRA configuration"
-        return QuizItem(
-            question, entry_id or "", title, record is None, utc(record.card.due) if record else None, dict(params)
-        )
+        due = utc(record.card.due) if record else None
+        return QuizItem(question, entry_id or "", title, record is None, due, dict(params), order=order)
 
     def _template_params(self, probes: Mapping | None = None) -> dict[str, tuple[str, dict]]:
         """template id → (entry id, params) from ``probes`` or else the newest incident that fills it."""
@@ -406,8 +528,9 @@ class QuizEngine:
         if probes is not None:
             for template, params in templates.from_probes(probes):
                 found[template.id] = ("", params)
-        for entry_ids, incident_probes in self.store.recent_probes():
-            for template, params in templates.from_probes(incident_probes):
+        for entry_ids, incident_probes, message in self.store.recent_facts():
+            facts = templates.facts_of(incident_probes, message)
+            for template, params in templates.from_probes(facts, entry_ids):
                 if template.id in found and found[template.id][0]:
                     continue
                 if template.id in found:  # given probes win; borrow the incident's entry
@@ -415,6 +538,16 @@ class QuizEngine:
                 else:
                     found[template.id] = (entry_ids[0] if entry_ids else "", params)
         return found
+
+
+def _streak(days: set[date], today: date) -> int:
+    """Days in a row with an answer, ending today (or yesterday: today's may still come)."""
+    day = today if today in days else today - timedelta(days=1)
+    count = 0
+    while day in days:
+        count += 1
+        day -= timedelta(days=1)
+    return count
 
 
 def interval_words(interval: timedelta) -> str:

@@ -82,6 +82,10 @@ MIGRATIONS: list[list[str]] = [
     [  # 4: the traceback text / output tail, so a reopened incident shows its log
         "ALTER TABLE incidents ADD COLUMN log TEXT",
     ],
+    [  # 5: the order a choice question's choices were shown in; the card's state before the review
+        "ALTER TABLE reviews ADD COLUMN shown TEXT",
+        "ALTER TABLE reviews ADD COLUMN state_before INTEGER",
+    ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -152,6 +156,8 @@ class ReviewRecord(NamedTuple):
     score: float | None
     present: list[str]
     missing: list[str]
+    shown: list[int] | None = None  # a choice question's choices as shown (indexes into the KB's order)
+    state_before: int | None = None  # fsrs State of the card before this review; None: its first review
 
 
 class IncidentSummary(NamedTuple):
@@ -373,6 +379,7 @@ class ProgressStore:
         present: Sequence[str] = (),
         missing: Sequence[str] = (),
         params: Mapping | None = None,
+        shown: Sequence[int] | None = None,
     ) -> Card:
         """Read the card, let ``review`` schedule it, write card and log: one transaction.
 
@@ -382,6 +389,7 @@ class ProgressStore:
         with self._write() as conn:
             row = conn.execute("SELECT card_json FROM cards WHERE question_id=?", (question_id,)).fetchone()
             card = _fsrs().Card.from_json(row[0]) if row else None
+            state_before = int(card.state) if card is not None else None
             new_card, log = review(card)
             conn.execute(
                 "INSERT INTO cards(question_id, entry_id, card_json, due, params) VALUES (?,?,?,?,?) "
@@ -397,8 +405,8 @@ class ProgressStore:
                 ),
             )
             conn.execute(
-                "INSERT INTO reviews(question_id, entry_id, rating, reviewed_at, log_json, score, present, missing) "
-                "VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO reviews(question_id, entry_id, rating, reviewed_at, log_json, score, present, missing, "
+                "shown, state_before) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (
                     question_id,
                     entry_id,
@@ -408,12 +416,17 @@ class ProgressStore:
                     score,
                     json.dumps(list(present)),
                     json.dumps(list(missing)),
+                    None if shown is None else json.dumps([int(i) for i in shown]),
+                    state_before,
                 ),
             )
         return new_card
 
     def reviews(self, question_id: str | None = None) -> list[ReviewRecord]:
-        query = "SELECT id, question_id, entry_id, rating, reviewed_at, score, present, missing FROM reviews"
+        query = (
+            "SELECT id, question_id, entry_id, rating, reviewed_at, score, present, missing, shown, state_before "
+            "FROM reviews"
+        )
         args: tuple = ()
         if question_id is not None:
             query += " WHERE question_id=?"
@@ -430,6 +443,8 @@ class ProgressStore:
                 row[5],
                 json.loads(row[6] or "[]"),
                 json.loads(row[7] or "[]"),
+                _load(row[8]),
+                row[9],
             )
             for row in rows
         ]
@@ -555,6 +570,24 @@ class ProgressStore:
             ).fetchall()
         return [(json.loads(entry_ids), json.loads(probes)) for entry_ids, probes in rows]
 
+    def recent_facts(self, limit: int = 20) -> list[tuple[list[str], dict, str | None]]:
+        """(entry ids, probes, exception message) of the newest incidents that have probes or a report."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT entry_ids, probes, report FROM incidents WHERE probes IS NOT NULL OR report IS NOT NULL "
+                "ORDER BY created_at DESC, id DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        out = []
+        for entry_ids, probes, report in rows:
+            message = None
+            try:
+                message = json.loads(report)["incident"]["exception"]["message"] if report else None
+            except (KeyError, TypeError, ValueError):
+                pass
+            out.append((json.loads(entry_ids), _load(probes) or {}, message if isinstance(message, str) else None))
+        return out
+
     # -- export / import
 
     def export_data(self, *, now: datetime | None = None) -> dict:
@@ -563,7 +596,8 @@ class ProgressStore:
                 "SELECT question_id, entry_id, card_json, params FROM cards ORDER BY question_id"
             ).fetchall()
             reviews = conn.execute(
-                "SELECT question_id, entry_id, log_json, score, present, missing FROM reviews ORDER BY reviewed_at, id"
+                "SELECT question_id, entry_id, log_json, score, present, missing, shown, state_before FROM reviews "
+                "ORDER BY reviewed_at, id"
             ).fetchall()
             incidents = conn.execute(
                 "SELECT created_at, command, source, entry_ids, report, probes, log FROM incidents "
@@ -584,8 +618,10 @@ class ProgressStore:
                     "score": s,
                     "present": json.loads(pr or "[]"),
                     "missing": json.loads(mi or "[]"),
+                    "shown": _load(sh),
+                    "state_before": sb,
                 }
-                for q, e, log, s, pr, mi in reviews
+                for q, e, log, s, pr, mi, sh, sb in reviews
             ],
             "incidents": [
                 {
@@ -650,9 +686,10 @@ class ProgressStore:
                 ).fetchone()
                 if exists:
                     continue
+                shown, state_before = item.get("shown"), item.get("state_before")
                 conn.execute(
-                    "INSERT INTO reviews(question_id, entry_id, rating, reviewed_at, log_json, score, present, missing) "
-                    "VALUES (?,?,?,?,?,?,?,?)",
+                    "INSERT INTO reviews(question_id, entry_id, rating, reviewed_at, log_json, score, present, missing, "
+                    "shown, state_before) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         question_id,
                         entry_id,
@@ -662,6 +699,8 @@ class ProgressStore:
                         item.get("score"),
                         json.dumps(list(item.get("present") or [])),
                         json.dumps(list(item.get("missing") or [])),
+                        json.dumps([int(i) for i in shown]) if isinstance(shown, list) else None,
+                        state_before if isinstance(state_before, int) else None,
                     ),
                 )
                 reviews_added += 1
