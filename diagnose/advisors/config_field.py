@@ -50,7 +50,7 @@ ELSEWHERE = {
     "load_in_4bit": "`BitsAndBytesConfig(load_in_4bit=True, ...)` passed as `quantization_config` to `from_pretrained`",
     "learning_rate": "the optimizer or `TrainingArguments(learning_rate=...)`",
     "lr": "the optimizer (`torch.optim.AdamW(..., lr=...)`) or `TrainingArguments(learning_rate=...)`",
-    "gradient_checkpointing": "`TrainingArguments(gradient_checkpointing=True)` or `model.gradient_checkpointing_enable()`",
+    "gradient_checkpointing": "`TrainingArguments(activation_checkpointing=True)` or `model.activation_checkpointing_enable()`",
     "max_seq_length": "the tokenizer call or the trainer (`SFTConfig(max_length=...)`)",
     "quantization_config": "`from_pretrained(..., quantization_config=...)`",
 }

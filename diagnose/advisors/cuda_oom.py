@@ -347,8 +347,9 @@ def savings(incident: Incident, b: Breakdown, var: str) -> list[Saving]:
             Saving(
                 "Gradient checkpointing",
                 act - b.activations_other_gc,
-                f'```python\n{var}.gradient_checkpointing_enable(gradient_checkpointing_kwargs={{"use_reentrant": False}})\n'
-                f"{var}.enable_input_require_grads()\n```\nor `TrainingArguments(gradient_checkpointing=True)`.",
+                f'```python\n{var}.activation_checkpointing_enable(activation_checkpointing_kwargs={{"use_reentrant": False}})\n'
+                f"{var}.enable_input_require_grads()\n```\nor `TrainingArguments(activation_checkpointing=True)` "
+                "(transformers before 5.24: `gradient_checkpointing`).",
                 "safe",
                 "recomputes activations in backward: the same result, about 20-30% slower",
             )
@@ -546,7 +547,8 @@ def _from_text(incident: Incident, alloc: Allocator | None, where: str | None) -
             body=(
                 "1. Smaller per-device batch with `gradient_accumulation_steps` raised to keep the effective batch.\n"
                 "2. Shorter sequences (`max_length`).\n"
-                "3. Gradient checkpointing (`model.gradient_checkpointing_enable()` + `model.enable_input_require_grads()`).\n"
+                "3. Activation (gradient) checkpointing (`model.activation_checkpointing_enable()` + "
+                "`model.enable_input_require_grads()`).\n"
                 "4. Load the base model in 4-bit (`BitsAndBytesConfig(load_in_4bit=True)`).\n"
                 '5. `optim="paged_adamw_8bit"`.\n'
                 "6. A smaller LoRA `r` — the adapter's states are usually ~1% of the peak, so this saves little."

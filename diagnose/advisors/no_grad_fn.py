@@ -68,7 +68,7 @@ def advise(incident: Incident) -> Advice:
                 body=(
                     f"```python\n{var}.enable_input_require_grads()  # before training, with gradient checkpointing on\n```\n\n"
                     "or use non-reentrant checkpointing:\n\n```python\n"
-                    f'{var}.gradient_checkpointing_enable(gradient_checkpointing_kwargs={{"use_reentrant": False}})\n```'
+                    f'{var}.activation_checkpointing_enable(activation_checkpointing_kwargs={{"use_reentrant": False}})\n```'
                 ),
                 tailored=True,
             )
