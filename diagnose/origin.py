@@ -16,6 +16,7 @@ that asked for the attribute.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from diagnose.incident import ExceptionInfo, Frame, Incident
@@ -23,15 +24,31 @@ from diagnose.incident import ExceptionInfo, Frame, Incident
 Origin = Literal["user", "library"]
 
 # Frames that only pass an attribute lookup on: the access was made by the frame above them.
-FORWARDING = frozenset({"__getattr__", "__getattribute__"})
+FORWARDING = ("__getattr__", "__getattribute__")
+_MISSING_ATTRIBUTE = re.compile(r"has no attribute '(\w+)'")
 
 
 def raised_in(incident: Incident) -> Origin | None:
     """``user`` when the user's own line made the failing operation, ``library`` when library code did,
     None when the text shows no frames (a last line alone, a cut paste without a frame)."""
-    if incident.exception is None:
+    exception = incident.exception
+    if exception is None:
         return None
-    return frames_origin(incident.exception.frames)
+    origin = frames_origin(exception.frames)
+    if origin == "user" and _not_asked_there(exception):
+        return "library"  # the frames between were cut from the paste: the user's line never named it
+    return origin
+
+
+def _not_asked_there(exception: ExceptionInfo) -> bool:
+    """An attribute error whose user line, as shown, does not name the missing attribute at all."""
+    frame = _acting(exception.frames)
+    found = _MISSING_ATTRIBUTE.search(exception.message)
+    if frame is None or found is None or not frame.code.strip():
+        return False
+    name, code = found.group(1), frame.code.rstrip()
+    cut_at = code.rsplit(".", 1)[-1]  # a shown line cut short ("….get_submodul") still names it
+    return name not in code and not ("." in code and cut_at and name.startswith(cut_at))
 
 
 def frames_origin(frames: tuple[Frame, ...] | list[Frame]) -> Origin | None:
@@ -48,8 +65,8 @@ def acting_frame(exception: ExceptionInfo) -> Frame | None:
 
 def _acting(frames: tuple[Frame, ...] | list[Frame]) -> Frame | None:
     for frame in reversed(frames):
-        # first word: a paste re-wrapped at the terminal width can run the code line into the function name
-        function = frame.function.split(" ", 1)[0]
-        if function not in FORWARDING or not frame.in_library:
+        # a prefix: a paste re-wrapped at the terminal width can run the code line into the function name
+        forwarding = frame.function.startswith(FORWARDING)
+        if not forwarding or not frame.in_library:
             return frame
     return None
