@@ -57,7 +57,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         explain = commands.add_parser("explain", help="diagnose a pasted or logged traceback")
         _add_common(explain)
         explain.add_argument("--no-quiz", action="store_true", help="do not offer a question after the diagnosis")
-        explain.add_argument("file", nargs="?", default="-", help="file with the traceback, or - for stdin (default)")
+        explain.add_argument(
+            "file", nargs="?", default=None, help="file with the traceback, or - for stdin (default, unless --captures)"
+        )
         explain.add_argument(
             "--captures",
             metavar="DIR",

@@ -664,6 +664,13 @@ def _merge(failures: list[RankFailure]) -> list[RankFailure]:
             by_key[key] = failure
             continue
         _fill(kept, failure)
+    # a traceback of no rank that a capture already holds (the process printed what the hook recorded): one
+    captured = [f.signature() for f in by_key.values() if f.source == "capture"]
+    captured += [f.signature() for f in loose if f.source == "capture"]
+    for failure in [f for f in loose if f.source == "log" and f.exception is not None]:
+        if failure.signature() in captured:
+            captured.remove(failure.signature())
+            loose.remove(failure)
     # a traceback of no rank, when the launcher names exactly one rank that failed on its own: that rank's
     unranked_own = [f for f in loose if f.own_error and f.exception is not None]
     silent = [f for f in by_key.values() if f.exception is None and f.signal is None and f.exit_code]
@@ -779,8 +786,9 @@ def finding(analysis: RankAnalysis):
     hosts = analysis.hosts()
     if len(hosts) > 1:
         lines.append(
-            f"Order: {analysis.ordered_by} (failures on {len(hosts)} hosts; clock-skew tolerance "
-            f"±{analysis.clock_skew_s:g} s: closer than that on different hosts counts as simultaneous)."
+            f"Failures on {len(hosts)} hosts ({', '.join(hosts)}): their wall clocks are compared with a clock-skew "
+            f"tolerance of ±{analysis.clock_skew_s:g} s (closer than that on different hosts counts as "
+            f"simultaneous). Order of the errors of their own: {analysis.ordered_by}."
         )
     elif analysis.ordered_by:
         lines.append(f"Order: {analysis.ordered_by}.")

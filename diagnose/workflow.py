@@ -89,8 +89,8 @@ def explain(
     if clock_skew_s is not None and not 0 <= clock_skew_s <= 3600:
         raise UsageError("diagnose explain: --clock-skew takes seconds between 0 and 3600")
     captures = read_capture_folder(captures_dir) if captures_dir else []
-    if captures_dir and source in (None, "-") and (sys.stdin is None or sys.stdin.isatty()):
-        text = ""  # the captures alone; their tracebacks are the text
+    if captures_dir and source is None:
+        text = ""  # the captures alone (their tracebacks are the text); `-` adds a log from stdin
     else:
         text = read_traceback_input(source)
     kb = load_knowledge(options.kb_dirs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -185,21 +186,20 @@ def test_torchrun_4_ranks_root_is_rank_1_with_its_family(four_ranks, tmp_path):
     assert done_captures.returncode == 0, done_captures.stderr.decode()
     from_captures = json.loads(done_captures.stdout)
     assert ranks_of(from_captures)["root_rank"] == 1
-    assert len(list(run_folder.glob("capture-*.json"))) >= 4  # ranks 0-3 (those that raised) and the launcher
+    names = [json.loads(p.read_text()).get("rank") for p in run_folder.glob("capture-*.json")]
+    assert 1 in names and None in names  # rank 1's and the launcher's (ChildFailedError); ranks SIGTERMed write none
 
 
 @pytest.mark.slow
 def test_captures_from_two_hosts_are_ordered_within_the_stated_clock_skew(four_ranks, tmp_path):
-    """The 4-rank run's real captures, with rank 0's moved to another host: its clock is compared within ±2 s."""
+    """The 4-rank run's real captures, one consequence moved to another host: clocks compared within ±2 s."""
     _, _, shared = four_ranks
     (run_folder,) = [p for p in shared.iterdir() if p.is_dir()]
     captures = [json.loads(p.read_text()) for p in run_folder.glob("capture-*.json")]
     root = next(c for c in captures if c["rank"] == 1)
+    moved = next(c for c in captures if c["rank"] != 1)  # a consequence (a rank or the launcher)
+    moved.update(host="node-b", time=root["time"] - 1.5, monotonic=5.0)  # node-b's clock runs 1.5 s behind
     for capture in captures:
-        if capture["rank"] == 0:  # a consequence on "node-b", whose clock runs 1.5 s behind
-            capture["host"] = "node-b"
-            capture["time"] = root["time"] - 1.5
-            capture["monotonic"] = 5.0
         (tmp_path / f"capture-{capture['host']}-{capture['pid']}.json").write_text(json.dumps(capture))
     done = subprocess.run(
         [*DIAGNOSE, "explain", "--json", "--no-quiz", "--captures", str(tmp_path)],
@@ -219,7 +219,7 @@ def test_captures_from_two_hosts_are_ordered_within_the_stated_clock_skew(four_r
         env=env(),
         stdin=subprocess.DEVNULL,
     ).stderr.decode()
-    assert "clock-skew tolerance ±0.5 s" in text and "Root cause: rank 1 of 4" in text
+    assert "clock-skew tolerance of ±0.5 s" in text and "Root cause: rank 1 of 4" in text
 
 
 @pytest.fixture(scope="module")
@@ -232,8 +232,14 @@ def two_ranks_bare_and_wrapped():
 def test_torchrun_2_ranks_like_the_bare_launcher(two_ranks_bare_and_wrapped, tmp_path):
     bare, wrapped = two_ranks_bare_and_wrapped
     assert wrapped.returncode == bare.returncode == 1
-    # the ranks' own output passes through unchanged (their order between ranks is the scheduler's)
-    assert sorted(wrapped.stdout.decode().splitlines()[:2]) == sorted(bare.stdout.decode().splitlines())
+    # the ranks' own output passes through unchanged (how the two ranks' writes interleave is the scheduler's)
+    ours = wrapped.stdout.decode()
+    ours = ours[: ours.find('{\n  "schema"')]
+    assert sorted(ours) == sorted(bare.stdout.decode())
+    assert sorted(re.findall(r"rank \d of 2: lora-error", ours)) == [
+        "rank 0 of 2: lora-error",
+        "rank 1 of 2: lora-error",
+    ]
     report = _report(wrapped)
     ranks = ranks_of(report)
     assert (ranks["root_rank"], ranks["world_size"]) == (1, 2)
@@ -268,7 +274,7 @@ def test_accelerate_launch_every_rank_failing_the_same_way_is_one_diagnosis():
     command = [
         accelerate,
         "launch",
-        "--cpu",
+        "--multi_gpu",  # accelerate's torchrun launcher; the script's gloo group needs no GPU
         "--num_processes=2",
         "--num_machines=1",
         "--mixed_precision=no",
