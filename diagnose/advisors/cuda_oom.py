@@ -10,9 +10,10 @@ and the list is sorted by that: smaller batch with gradient accumulation
 (effective batch kept), shorter sequences, gradient checkpointing, 4-bit
 loading, an 8-bit/paged optimizer, and a smaller r (honestly shown as small).
 
-The activation estimate is the closed form of /work/shared/notes/memory-estimation.md
-(Llama-like decoder, sdpa, unpadded batch; within a few % of a measured
-allocator peak there, rougher for other architectures): an estimate, said so.
+The activation estimate is the closed form of diagnose/check/memory.py, the
+memory model ``diagnose check`` uses too (Llama-like decoder, sdpa, unpadded
+batch; within a few % of measured allocator peaks, rougher for other
+architectures): an estimate, said so.
 From text alone: the allocator's numbers parsed from the message, the stage
 that ran out (loading, forward, backward, optimizer step) and the fixes in
 their usual order of effect.
@@ -37,10 +38,10 @@ from diagnose.advisors._common import (
     tensors,
     text_only_note,
 )
+from diagnose.check.memory import NF4_DOUBLE_QUANT, Lora, Shape, activations
 from diagnose.incident import Incident
 from diagnose.report import Advice, Finding, FixView
 
-NF4_DOUBLE_QUANT = 0.5159  # bytes per weight, bitsandbytes 0.50.2 (measured, memory-estimation.md §4)
 TIED = {"gpt2", "opt", "bloom", "gemma", "gemma2", "gemma3", "gpt_neox"}  # input/output embeddings usually shared
 
 _NEW = re.compile(
@@ -276,14 +277,10 @@ def _batch_shape(incident: Incident, hidden: int | None) -> tuple[int | None, in
 def _activations(
     b: Breakdown, checkpointing: bool, batch: int | None = None, seq: int | None = None, r: int | None = None
 ) -> float:
-    """Closed form of memory-estimation.md §5, per training step (bytes)."""
+    """Activation bytes of a training step: the closed form of diagnose.check.memory (the one memory model)."""
     d = b.dims
-    h, layers = d["hidden_size"], d["num_hidden_layers"]
-    heads = d.get("num_attention_heads") or max(1, h // 64)
-    kv = (d.get("num_key_value_heads") or heads) * h // heads
-    inter = d.get("intermediate_size") or d.get("n_inner") or 4 * h
-    vocab = d.get("vocab_size") or 32000
-    e = b.elt
+    shape = Shape.from_dims(d)
+    layers = shape.layers
     rank = r or b.r or 8
     lora_modules = b.lora_layers / layers if b.lora_layers else 0
     d_in = (
@@ -293,13 +290,8 @@ def _activations(
         if b.trainable and b.lora_layers
         else 0
     )  # Σ d_in per layer
-    lora = 5 * d_in + 4 * rank * lora_modules
-    a_layer = 8 * h + e * (2 * h + 2 * kv) + 4 * heads + 3 * e * inter + lora
-    head = e * vocab + 12 * vocab
     tokens = (batch or b.batch or 1) * (seq or b.seq or 1)
-    if checkpointing:
-        return tokens * (layers * 2 * h + max(head, a_layer + 4 * max(inter, h)))
-    return tokens * (layers * a_layer + head)
+    return activations(shape, tokens, Lora(d_in, lora_modules, rank, dropout=True), b.elt, checkpointing)
 
 
 class Saving(NamedTuple):

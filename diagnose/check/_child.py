@@ -456,6 +456,7 @@ def run_script(script: Path, argv: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     global SEEN
+    sys.modules.setdefault("diagnose.check._child", sys.modules[__name__])  # run as __main__: one module, one SEEN
     out, script, args = Path(argv[0]), Path(argv[1]).resolve(), argv[2:]
     options = json.loads(os.environ.pop("DIAGNOSE_CHECK_OPTIONS", "{}"))
     SEEN = Seen(script)

@@ -146,7 +146,8 @@ def _lora_shape(model: torch.nn.Module, layers: int) -> memory.Lora:
             d_in += getattr(layer, "in_features", 0)
             modules += 1
             r = getattr(layer, "out_features", r)
-            drop = getattr(module, "lora_dropout", {}).get("default") if hasattr(module, "lora_dropout") else None
+            dropouts = getattr(module, "lora_dropout", None)
+            drop = dropouts["default"] if isinstance(dropouts, torch.nn.ModuleDict) and "default" in dropouts else None
             dropout = dropout or isinstance(drop, torch.nn.Dropout)
     return memory.Lora(d_in / layers if layers else 0, modules / layers if layers else 0, r, dropout)
 

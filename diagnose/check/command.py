@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from diagnose.check import memory
-from diagnose.check.static import CheckFinding, check_file
+from diagnose.check.static import CheckFinding, check_script, read_script, static_target_modules
 from diagnose.errors import UsageError
+from diagnose.patches._cst import Script
 
 OWN_FLAGS = {
     "--json": 0,
@@ -106,7 +107,7 @@ def run(args) -> int:
     if getattr(args, "json", False):
         own["--json"] = True
     path = Path(args.script)
-    static = check_file(path)  # also the input checks: a missing, binary or unparsable script is exit 2
+    script = read_script(path)  # a missing, binary or unparsable script is exit 2 before anything runs
     gpu, gpu_size = _gpu(own)
     options = {
         "gpu": gpu,
@@ -115,7 +116,7 @@ def run(args) -> int:
         "seq_len": _int(own, "--seq-len"),
         "memory": "--no-memory" not in own,
     }
-    report = build_report(path, script_args, static, options, use_dry_run="--static" not in own)
+    report = build_report(path, script, script_args, options, use_dry_run="--static" not in own)
     if own.get("--json"):
         sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
     else:
@@ -124,7 +125,7 @@ def run(args) -> int:
 
 
 def build_report(
-    path: Path, script_args: list[str], static: list[CheckFinding], options: dict[str, Any], use_dry_run: bool = True
+    path: Path, script: Script, script_args: list[str], options: dict[str, Any], use_dry_run: bool = True
 ) -> dict[str, Any]:
     from diagnose.check.dryrun import DryRunFailed, dry_run
 
@@ -144,7 +145,9 @@ def build_report(
             seen = dry_run(path, script_args, options)
         except DryRunFailed as failed:
             report["undetermined"].append(f"dry run not possible ({failed.reason}): static reading only")
-    findings = list(static)
+    findings = check_script(script, path, target_modules=False)
+    if seen is None or not seen.get("peft"):  # the real get_peft_model did not answer: read target_modules
+        findings += static_target_modules(script, path)
     if seen is not None:
         report["method"] = "dry run"
         report["dry_run"] = {
@@ -154,10 +157,6 @@ def build_report(
         report["memory"] = seen.get("memory")
         report["undetermined"] += seen.get("undetermined", [])
         dynamic = dry_run_findings(seen, path)
-        if seen.get("peft"):  # the real get_peft_model spoke: the static guess about target_modules is moot
-            findings = [
-                f for f in findings if f.id not in ("peft-target-modules-not-found", "peft-unsupported-target-module")
-            ]
         seen_places = {(f.id, f.line) for f in dynamic}
         findings = dynamic + [f for f in findings if (f.id, f.line) not in seen_places]
         if not seen.get("peft") and seen.get("outcome", {}).get("status") != "raised":

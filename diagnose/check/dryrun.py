@@ -29,7 +29,7 @@ def dry_run(script: Path, args: list[str], options: dict[str, Any], timeout: flo
     with tempfile.TemporaryDirectory(prefix="diagnose-check-") as folder:
         out = Path(folder) / "report.json"
         env = {**os.environ, "DIAGNOSE_CHECK_OPTIONS": json.dumps(options)}
-        env.setdefault("HF_HUB_OFFLINE", "1")  # a preflight never downloads: local folder, HF cache or bundled
+        env["HF_HUB_OFFLINE"] = "1"  # a preflight never downloads: local folder, HF cache or bundled configs
         env.setdefault("TOKENIZERS_PARALLELISM", "false")
         try:
             done = subprocess.run(

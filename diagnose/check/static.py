@@ -51,7 +51,8 @@ class CheckFinding:
         return f"{name}:{self.line}:{self.column}: {self.id}: {self.message}\n    fix: {self.fix}"
 
 
-def check_file(path: Path) -> list[CheckFinding]:
+def read_script(path: Path) -> Script:
+    """The parsed script; a missing, unreadable, binary or unparsable one is a UsageError (exit 2)."""
     if not path.is_file():
         raise UsageError(f"diagnose check: no such script: {path}")
     try:
@@ -61,16 +62,21 @@ def check_file(path: Path) -> list[CheckFinding]:
     except UnicodeDecodeError:
         raise UsageError(f"diagnose check: {path} is not UTF-8 text") from None
     try:
-        script = Script(source, path.name)
+        return Script(source, path.name)
     except PatchError as error:
         raise UsageError(f"diagnose check: {error}") from None
-    return check_script(script, path)
 
 
-def check_script(script: Script, path: Path) -> list[CheckFinding]:
-    findings = (
-        _quantization_args(script) + _target_modules(script, path) + _pad_token(script, path) + _peft_methods(script)
-    )
+def check_file(path: Path) -> list[CheckFinding]:
+    return check_script(read_script(path), path)
+
+
+def check_script(script: Script, path: Path, target_modules: bool = True) -> list[CheckFinding]:
+    """Every static check; ``target_modules=False`` leaves out the one that builds the model (it imports torch),
+    for when the dry run's real get_peft_model answers it."""
+    findings = _quantization_args(script) + _pad_token(script, path) + _peft_methods(script)
+    if target_modules:
+        findings += static_target_modules(script, path)
     return sorted(findings, key=lambda f: (f.line, f.column))
 
 
@@ -198,7 +204,7 @@ def _model_modules(folder: Path | str, auto_class: str) -> tuple[str, dict[str, 
     return model_type, suffixes
 
 
-def _target_modules(script: Script, path: Path) -> list[CheckFinding]:
+def static_target_modules(script: Script, path: Path) -> list[CheckFinding]:
     from diagnose.libfacts import LORA_WRAPPABLE, peft_default_target_modules
     from diagnose.patches.target_modules import CONFIG_CLASSES, _literal, _resolve
 
