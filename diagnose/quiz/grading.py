@@ -148,7 +148,8 @@ _TOKEN = re.compile(
 )
 
 _ABOUT_WORDS = frozenset({"about", "around", "roughly", "approximately", "approx", "circa", "nearly", "almost", "some"})
-_NEGATORS = frozenset({"not", "no", "never", "nor", "neither", "nothing", "none"})
+_NEGATION_WORDS = frozenset({"not", "no", "never", "nor", "neither", "nothing", "none"})
+_NEGATORS = frozenset({"not"})  # what _stem makes of every negation word
 # Words after which a negation no longer reaches: "not X but Y", "not X, it is Y".
 _SCOPE_ENDS = frozenset({"but", "instead", "rather", "however", "whereas", "while", "so", "therefore", "hence"})
 _CLAUSE_STARTS = frozenset({"it", "they", "this", "that", "you", "we", "i", "which", "the", "its", "there"})
@@ -172,7 +173,7 @@ _HEDGES = [
 # What keeps a list of words from being a sentence: a verb or a linking word.
 _SENTENCE_WORDS = frozenset(
     "is are was were be been being has have had does do did will would can could should must may might "
-    "because so since when which that if then than but not no never get gets got make makes use uses used "
+    "because so since when which that if then than but get gets got make makes use uses used "
     "need needs needed means mean causes cause becomes become turns keeps keep stays stay goes take takes "
     "it they you we i there this".split()
 )
@@ -221,10 +222,10 @@ class Grade:
 
     @property
     def verdict(self) -> str:
-        """'right', 'partly' or 'wrong': what the suggested rating says about the answer."""
+        """'right', 'partly' (some of it, or all of it hedged or listed) or 'wrong', as the learner is told."""
         if self.correct:
             return "right"
-        return "partly" if self.suggested_rating == Rating.Hard else "wrong"
+        return "partly" if self.score > 0 else "wrong"
 
 
 def grade(question: QuizQuestion, answer: str | None) -> Grade:
@@ -360,7 +361,7 @@ class _Answer:
     positions: dict[str, list[int]]
     numbers: list[_Number]
     negated: set[int]
-    vocabulary: set[str]
+    vocabulary: dict[str, list[int]]  # surface word (letters only, 5+) -> positions, for typos
 
 
 def _grade_open(question: QuizQuestion, text: str) -> Grade:
@@ -449,10 +450,13 @@ def _analyse(text: str) -> _Answer:
         before = words[number.index - 1] if number.index > 0 else ""
         if before in _ABOUT_WORDS and not number.tolerance:
             number.tolerance = max(0.5 * 10**-number.decimals, 0.05 * abs(number.value))
-    vocabulary = {w for w in words if w.isalpha()}
-    if len(vocabulary) > 300:
-        vocabulary = set()  # typos are looked for in answers, not in pasted pages
     surface = [token[3] for token in tokens]
+    vocabulary: dict[str, list[int]] = {}
+    for index, written in enumerate(surface):
+        if len(written) >= 5 and written.isalpha():
+            vocabulary.setdefault(written, []).append(index)
+    if len(vocabulary) > 300:
+        vocabulary = {}  # typos are looked for in answers, not in pasted pages
     return _Answer(words, surface, positions, numbers, _negated_positions(words, marks), vocabulary)
 
 
@@ -501,7 +505,11 @@ def _number_key(value: float) -> str:
 
 
 def _stem(word: str) -> str:
-    """Strip plural endings so 'parameters' meets 'parameter' (both sides get it)."""
+    """Strip plural endings so 'parameters' meets 'parameter' (both sides get it).
+
+    Negation words share one key: "no traceback" is said by "you do not get a traceback"."""
+    if word in _NEGATION_WORDS:
+        return "not"
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 4 and word.endswith(("sses", "shes", "ches", "xes")):
@@ -540,6 +548,10 @@ def _negated_positions(words: list[str], marks: dict[int, str]) -> set[int]:
                 break
             if current in _SCOPE_ENDS:
                 break
+            if index > start + 1 and current in _NEW_VERB:
+                break  # "what it does not recognise is passed on": a new verb, a new clause
+            if current in _AND_OR and index + 1 < len(words) and words[index + 1] in (_NEW_VERB | _CLAUSE_STARTS):
+                break
             if current == _BECAUSE and index > start + 1:
                 break  # "does not exist because X": X is affirmed; "not because of X": X is denied
             negated.add(index)
@@ -548,7 +560,7 @@ def _negated_positions(words: list[str], marks: dict[int, str]) -> set[int]:
 
 def _find_variant(variant: str, answer: _Answer, typos: dict[str, str]) -> str | None:
     """The answer's words that say ``variant``, 'negated' when only a negation says it, else None."""
-    tokens = [(token[0], token[1]) for token in _tokens(variant) if token[0] != "stop"]
+    tokens = [token for token in _tokens(variant) if token[0] != "stop"]
     if not tokens:
         return None
     if len(tokens) == 1 and tokens[0][0] == "num":
@@ -559,13 +571,14 @@ def _find_variant(variant: str, answer: _Answer, typos: dict[str, str]) -> str |
         value = float(_NUMBER_WORDS[tokens[0][1]])
         hits = [n for n in answer.numbers if _same_number(value, n)]
         return _span(answer, [hits[0].index]) if hits else None
-    keys = [value if kind == "word" else _number_key(value[0]) for kind, value in tokens]
-    content = [key for key in keys if key not in _STOPWORDS] or keys
-    content = list(dict.fromkeys(content))
+    keys = {}
+    for kind, value, _, written in tokens:
+        keys.setdefault(value if kind == "word" else _number_key(value[0]), written)
+    content = {key: written for key, written in keys.items() if key not in _STOPWORDS} or keys
     says_not = any(key in _NEGATORS for key in content)
     lists = []
-    for key in content:
-        found = answer.positions.get(key) or _typo_positions(key, answer, typos)
+    for key, written in content.items():
+        found = answer.positions.get(key) or _typo_positions(written, answer, typos)
         if not found:
             return None
         lists.append(found)
@@ -579,14 +592,17 @@ def _find_variant(variant: str, answer: _Answer, typos: dict[str, str]) -> str |
 
 
 def _typo_positions(key: str, answer: _Answer, typos: dict[str, str]) -> list[int]:
-    """Positions of an answer word one or two edits from ``key`` (long words only)."""
+    """Positions of an answer word one edit from ``key`` as written (two from a word of 8+ letters).
+
+    Words of five letters or more on both sides, same first letter: "fuesd" is "fused", "with" is not "width".
+    """
     if len(key) < 5 or not key.isalpha():
         return []
     limit = 1 if len(key) < 8 else 2
     out: list[int] = []
-    for word in answer.vocabulary:
+    for word, positions in answer.vocabulary.items():
         if abs(len(word) - len(key)) <= limit and word[0] == key[0] and _edits(word, key, limit) <= limit:
-            out.extend(answer.positions[word])
+            out.extend(positions)
             typos.setdefault(word, key)
     return sorted(out)
 
@@ -672,6 +688,9 @@ _NUMBER_WORDS = {_stem(word): value for word, value in _NUMBER_WORDS.items()}
 _STOPWORDS = frozenset(_stem(word) for word in _STOPWORDS)
 _ABOUT_WORDS = frozenset(_stem(word) for word in _ABOUT_WORDS)
 _SCOPE_ENDS = frozenset(_stem(word) for word in _SCOPE_ENDS)
-_NEGATORS = frozenset(_stem(word) for word in _NEGATORS)
 _CLAUSE_STARTS = frozenset(_stem(word) for word in _CLAUSE_STARTS)
+_NEW_VERB = frozenset(
+    _stem(word) for word in "is are was were will wants needs requires has uses gets makes must should can sets".split()
+)
+_AND_OR = frozenset({"and", "or"})
 _BECAUSE = _stem("because")
