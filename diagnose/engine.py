@@ -124,6 +124,8 @@ def _diagnosis(candidate: Candidate, incident: Incident, script: str | None, adv
     advice = advisors.advise(entry.advisor, incident) if advise else None
     advice = advice or Advice()
     static = [FixView(f["title"], f["safety"], f["safety_reason"], f["body"]) for f in entry.fixes]
+    tailored = {fix.title for fix in advice.fixes}  # a tailored fix replaces the static one of the same title
+    static = [f for f in static if f.title not in tailored and (advice.static is None or f.title in advice.static)]
     patch = None
     if advise and script:
         from diagnose import patches  # libcst and difflib: only when there is a script to patch

@@ -63,7 +63,7 @@ class Patch(Record):
 class Advice(Record):
     """An advisor's output: findings, tailored fixes (shown first), and what a patcher needs."""
 
-    __slots__ = ("findings", "fixes", "note", "params", "fit", "fit_reason")
+    __slots__ = ("findings", "fixes", "note", "params", "fit", "fit_reason", "static")
 
     def __init__(
         self,
@@ -73,6 +73,7 @@ class Advice(Record):
         params: dict[str, Any] | None = None,
         fit: float = 1.0,
         fit_reason: str | None = None,
+        static: list[str] | None = None,
     ) -> None:
         self.findings = [] if findings is None else findings
         self.fixes = [] if fixes is None else fixes
@@ -81,6 +82,9 @@ class Advice(Record):
         # How well the evidence the advisor saw (probes, frames, the user's code) fits the entry: 1 = no
         # objection; below 1 it contradicts the entry and scales its confidence (the engine re-ranks).
         self.fit, self.fit_reason = fit, fit_reason
+        # Titles of the entry's static fixes that fit this incident (None: all of them); a static fix
+        # about another cause would contradict the tailored one.
+        self.static = static
 
 
 class Diagnosis(Record):

@@ -215,3 +215,30 @@ def user_statement(incident: Incident, max_lines: int = 30) -> str:
         if depth <= 0:
             break
     return "\n".join(statement) if depth <= 0 else frame.code
+
+
+def script_call_args(incident: Incident, name: str) -> list[str] | None:
+    """The positional arguments, as written, of the last ``name(...)`` call in the user's script before the
+    failing line (``name`` may be dotted: ``PeftModel.from_pretrained``); None when not found.
+
+    Fixes rebuild such calls with the script's own names rather than a tutorial's (``base_model``)."""
+    import ast
+
+    frame = user_frame(incident)
+    if frame is None:
+        return None
+    source = "\n".join(source_lines(frame.file))
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    found = None
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or (frame.line and node.lineno > frame.line):
+            continue
+        called = ast.get_source_segment(source, node.func) or ""
+        if (called == name or called.endswith("." + name)) and (found is None or node.lineno >= found.lineno):
+            found = node
+    if found is None:
+        return None
+    return [ast.get_source_segment(source, arg) or "..." for arg in found.args]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from diagnose.advisors._common import fmt_count, main_model, model_var
+from diagnose.advisors._common import fmt_count, main_model, model_var, script_call_args
 from diagnose.incident import Incident
 from diagnose.report import Finding, FixView
 
@@ -22,6 +22,7 @@ class Trainable(NamedTuple):
     inference_mode: bool | None
     is_peft: bool
     var: str
+    loaded_from: list[str] | None = None  # the script's own `PeftModel.from_pretrained(base, path)` arguments
 
     @property
     def cause(self) -> str:
@@ -62,6 +63,7 @@ def read(incident: Incident) -> Trainable | None:
         inference_mode=inference,
         is_peft=bool(model.get("is_peft")),
         var=model_var(incident),
+        loaded_from=script_call_args(incident, "PeftModel.from_pretrained"),
     )
 
 
@@ -107,7 +109,7 @@ def fix(t: Trainable) -> FixView | None:
             title="Load the adapter as trainable",
             safety="safe",
             safety_reason="only how the adapter is loaded changes; its weights are the same",
-            body=f"```python\n{v} = PeftModel.from_pretrained(base_model, adapter_path, is_trainable=True)\n"
+            body=f"```python\n{v} = PeftModel.from_pretrained({_base_and_path(t)}, is_trainable=True)\n"
             f"{v}.print_trainable_parameters()\n```",
             tailored=True,
         )
@@ -136,3 +138,9 @@ def fix(t: Trainable) -> FixView | None:
             tailored=True,
         )
     return None
+
+
+def _base_and_path(t: Trainable) -> str:
+    if t.loaded_from and len(t.loaded_from) >= 2:
+        return ", ".join(t.loaded_from[:2])
+    return "<base model>, <adapter folder>"

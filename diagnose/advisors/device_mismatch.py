@@ -16,7 +16,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from diagnose.advisors._common import fmt_count, main_model, message, model_var, split_place, tensors, text_only_note
+from diagnose.advisors._common import (
+    fmt_count,
+    main_model,
+    message,
+    model_var,
+    script_call_args,
+    split_place,
+    tensors,
+    text_only_note,
+)
 from diagnose.incident import Incident
 from diagnose.report import Advice, Finding, FixView
 
@@ -159,12 +168,15 @@ def _meta_fix(var: str, modules: list[str], incident: Incident) -> FixView:
     lora = [m for m in modules if "lora_" in m]
     text = incident.text
     if lora:
+        args = script_call_args(incident, "get_peft_model") or []
+        wrapped = ", ".join(args[:2]) if len(args) >= 2 else "<base model>, <your LoraConfig>"
+        base = args[0] if args else "<base model>"
         body = (
             f"The LoRA weights ({_names(lora[:3])}) are on `meta`: shapes without storage. "
             "`get_peft_model(..., low_cpu_mem_usage=True)` (and `inject_adapter_in_model` with it) creates them "
             "there, expecting a checkpoint to be loaded right after. To train a new adapter, drop the option:\n\n"
-            f"```python\n{var} = get_peft_model(base_model, lora_config)  # no low_cpu_mem_usage\n```\n\n"
-            "To resume one, load it: `PeftModel.from_pretrained(base_model, adapter_dir, is_trainable=True)`."
+            f"```python\n{var} = get_peft_model({wrapped})  # no low_cpu_mem_usage\n```\n\n"
+            f"To resume one, load it: `PeftModel.from_pretrained({base}, <adapter folder>, is_trainable=True)`."
         )
         title, safety, reason = (
             "Create the LoRA weights for real (no low_cpu_mem_usage)",

@@ -11,8 +11,10 @@ From text: the class and attribute from the message, the same static facts.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from diagnose.advisors._common import (
@@ -37,7 +39,15 @@ from diagnose.report import Advice, Finding, FixView
 _MESSAGE = re.compile(r"'(\w+)' object has no attribute '(\w+)'")
 _PEFT_CLASS = re.compile(r"^(PeftModel\w*|LoraModel|PeftMixedModel)$")
 _CONFIG_CLASS = re.compile(r"^\w+Config$")
-_GET_PEFT = re.compile(r"^\s*get_peft_model\s*\(")
+_UNWRAPPING = ("merge_and_unload", "unload", "get_base_model")
+# The entry's static fixes that fit each kind of object (titles as in kb/peft-model-missing-attribute.yaml):
+# a fix about configs is no help for a merge called on the base model.
+STATIC_BY_KIND = {
+    "transformers-model": ["Check the method name"],
+    "peft-config": ["Count LoRA parameters on the model, not on its config", "Check the method name"],
+    "peft-model": ["Check the method name"],
+    "other": ["Unwrap a training wrapper before calling PEFT methods", "Check the method name"],
+}
 
 
 def advise(incident: Incident) -> Advice:
@@ -62,7 +72,7 @@ def advise(incident: Incident) -> Advice:
     elsewhere = _elsewhere(attribute, kind)
     if elsewhere:
         findings.append(Finding(title=f"Where `{attribute}` does exist", text=elsewhere))
-    fixes = _fixes(incident, kind, attribute, var, near)
+    fixes = _fixes(incident, kind, attribute, var, near, _script_facts(incident, var))
     params: dict[str, Any] = {"attribute": attribute, "object_class": class_name, "object_kind": kind, "model_var": var}
     if near:
         params["suggestion"] = near[0].split(" ", 1)[0]
@@ -74,7 +84,7 @@ def advise(incident: Incident) -> Advice:
             f"{installed_version('peft') or '?'} / transformers {installed_version('transformers') or '?'} sources."
         )
     )
-    return Advice(findings=findings, fixes=fixes, params=params, note=note)
+    return Advice(findings=findings, fixes=fixes, params=params, note=note, static=STATIC_BY_KIND[kind])
 
 
 def _kind(class_name: str, probe: dict[str, Any]) -> str:
@@ -161,30 +171,61 @@ def _object_var(incident: Incident) -> str | None:
     return used.group(1) if used else None
 
 
-def _dropped_return(incident: Incident) -> bool:
-    """The script calls ``get_peft_model(...)`` as a statement, throwing away the PeftModel."""
+@dataclass(frozen=True)
+class ScriptFacts:
+    """What the user's script did with the object before the failing line (the names as written there)."""
+
+    peft_var: str | None = None  # `peft_var = get_peft_model(var, ...)`: the PeftModel has another name
+    dropped: bool = False  # `get_peft_model(var, ...)` as a statement: the PeftModel was thrown away
+    config: str | None = None  # the config argument of that call, as written
+    merged_from: str | None = None  # `var = peft_var.merge_and_unload()`: var is already the plain model
+
+
+def _script_facts(incident: Incident, var: str) -> ScriptFacts:
+    """Read the user's script (when it is there) for the calls that made ``var`` what it is."""
     frame = user_frame(incident)
-    if frame is None:
-        return False
-    return any(_GET_PEFT.match(line) for line in source_lines(frame.file)[: (frame.line or 0)])
+    if frame is None or not frame.line:
+        return ScriptFacts()
+    source = "\n".join(source_lines(frame.file))
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return ScriptFacts()
+    facts = ScriptFacts()
+    statements = sorted(
+        (n for n in ast.walk(tree) if isinstance(n, (ast.Assign, ast.Expr)) and n.lineno < frame.line),
+        key=lambda n: n.lineno,
+    )
+    for node in statements:
+        call = node.value
+        if not isinstance(call, ast.Call):
+            continue
+        name = _call_name(call)
+        target = node.targets[0].id if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) else None
+        first = call.args[0].id if call.args and isinstance(call.args[0], ast.Name) else None
+        if name == "get_peft_model" and first == var:
+            config = ast.get_source_segment(source, call.args[1]) if len(call.args) > 1 else None
+            if target is None and isinstance(node, ast.Expr):
+                facts = ScriptFacts(dropped=True, config=config)
+            elif target is not None:
+                facts = ScriptFacts(peft_var=target if target != var else None, config=config)
+        elif name in _UNWRAPPING and target == var and isinstance(call.func, ast.Attribute):
+            owner = call.func.value
+            facts = ScriptFacts(merged_from=owner.id if isinstance(owner, ast.Name) else None)
+    return facts
 
 
-def _fixes(incident: Incident, kind: str, attribute: str, var: str, near: list[str]) -> list[FixView]:
+def _call_name(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _fixes(
+    incident: Incident, kind: str, attribute: str, var: str, near: list[str], facts: ScriptFacts
+) -> list[FixView]:
     fixes = []
     if kind == "transformers-model" and attribute in peft_model_attributes():
-        dropped = _dropped_return(incident)
-        fixes.append(
-            FixView(
-                title="Keep the PeftModel that get_peft_model returns",
-                safety="safe",
-                safety_reason="the same adapter; you only keep a reference to the wrapper",
-                body=(
-                    ("Your script calls `get_peft_model(...)` without keeping its result. " if dropped else "")
-                    + f"```python\n{var} = get_peft_model({var}, lora_config)\n{var}.{attribute}()\n```"
-                ),
-                tailored=True,
-            )
-        )
+        fixes.append(_call_on_the_peft_model(incident, attribute, var, facts))
     if kind == "peft-config" and attribute in ("get_submodules", "_get_submodules", "parameters", "named_parameters"):
         fixes.append(
             FixView(
@@ -202,10 +243,15 @@ def _fixes(incident: Incident, kind: str, attribute: str, var: str, near: list[s
         name, _, where = near[0].partition(" ")
         body = f"```python\n{var}.{name}\n```"
         if where:
-            body = (
-                f"`{name}` is a PeftModel method: call it on the model `get_peft_model` returns.\n\n```python\n"
-                f"{var} = get_peft_model({var}, lora_config)\n{var}.{name}()\n```"
-            )
+            owner = facts.peft_var or facts.merged_from
+            if owner:
+                body = f"`{name}` is a PeftModel method: call it on `{owner}`.\n\n```python\n{owner}.{name}()\n```"
+            else:
+                config = facts.config or "<your LoraConfig>"
+                body = (
+                    f"`{name}` is a PeftModel method: call it on the model `get_peft_model` returns.\n\n```python\n"
+                    f"{var} = get_peft_model({var}, {config})\n{var}.{name}()\n```"
+                )
         fixes.append(
             FixView(
                 title=f"Use `{name}`",
@@ -216,3 +262,37 @@ def _fixes(incident: Incident, kind: str, attribute: str, var: str, near: list[s
             )
         )
     return fixes
+
+
+def _call_on_the_peft_model(incident: Incident, attribute: str, var: str, facts: ScriptFacts) -> FixView:
+    """The fix the patch makes too: the same call, on the object that is the PeftModel."""
+    statement = user_code(incident) or f"{var}.{attribute}()"
+    if facts.peft_var:
+        fixed = re.sub(rf"\b{re.escape(var)}\.{re.escape(attribute)}\b", f"{facts.peft_var}.{attribute}", statement)
+        return FixView(
+            title=f"Call {attribute} on the PeftModel `{facts.peft_var}`",
+            safety="safe",
+            safety_reason="only the object the method is called on changes",
+            body=f"`{facts.peft_var} = get_peft_model({var}, ...)` is your PeftModel; `{var}` is the transformers "
+            f"model inside it.\n\n```python\n{fixed}\n```",
+            tailored=True,
+        )
+    if facts.merged_from:
+        return FixView(
+            title=f"Call {attribute} on `{facts.merged_from}`, before it is merged",
+            safety="manual",
+            safety_reason="where the call goes in your script is yours to choose",
+            body=f"`{var}` is the plain transformers model that `{facts.merged_from}` returned when it was merged "
+            f"or unloaded: the adapter is gone from it.\n\n```python\n{facts.merged_from}.{attribute}()   "
+            f"# before the merge\n```",
+            tailored=True,
+        )
+    config = facts.config or "<your LoraConfig>"
+    return FixView(
+        title="Keep the PeftModel that get_peft_model returns",
+        safety="safe",
+        safety_reason="the same adapter; you only keep a reference to the wrapper",
+        body=("Your script calls `get_peft_model(...)` without keeping its result. " if facts.dropped else "")
+        + f"```python\n{var} = get_peft_model({var}, {config})\n{statement}\n```",
+        tailored=True,
+    )

@@ -17,50 +17,26 @@ from diagnose.incident import Incident
 from diagnose.libfacts import LORA_WRAPPABLE, model_type_by_class, peft_default_target_modules
 from diagnose.report import Advice, Finding, FixView
 
-# Names for the same role across architectures: a request for q_proj on a
-# model with a fused c_attn is about the attention projection.
-ATTENTION = {
-    "q_proj",
-    "k_proj",
-    "v_proj",
-    "o_proj",
-    "query",
-    "key",
-    "value",
-    "q",
-    "k",
-    "v",
-    "o",
-    "c_attn",
-    "query_key_value",
-    "qkv_proj",
-    "Wqkv",
-    "W_pack",
-    "qkv",
-    "in_proj",
-    "out_proj",
-    "dense",
-    "self_attn",
-    "attn",
-    "attention",
-    "c_proj",
+# Names for the same role across architectures, as module-name suffixes.  A Falcon config's `dense` (its
+# attention output) on Mistral is `o_proj`, not the `k_proj` that spelling alone would pick.
+ROLES: dict[str, tuple[str, ...]] = {
+    "fused-qkv": ("c_attn", "query_key_value", "qkv_proj", "Wqkv", "W_pack", "qkv", "in_proj"),
+    "query": ("q_proj", "query", "q", "q_lin"),
+    "key": ("k_proj", "key", "k", "k_lin"),
+    "value": ("v_proj", "value", "v", "v_lin"),
+    "attention-output": ("o_proj", "out_proj", "dense", "c_proj", "o", "out_lin"),
+    "mlp-in": ("gate_proj", "up_proj", "gate_up_proj", "fc1", "c_fc", "dense_h_to_4h", "w1", "w3", "wi", "lin1"),
+    "mlp-out": ("down_proj", "fc2", "dense_4h_to_h", "w2", "lin2", "c_proj", "wo"),
 }
-MLP = {
-    "gate_proj",
-    "up_proj",
-    "down_proj",
-    "fc1",
-    "fc2",
-    "c_fc",
-    "mlp",
-    "dense_h_to_4h",
-    "dense_4h_to_h",
-    "w1",
-    "w2",
-    "w3",
-    "wi",
-    "wo",
+# When the model has no layer of the same role: what stands in for it (separate q/k/v <-> one fused layer).
+STAND_INS = {
+    "query": ("fused-qkv",),
+    "key": ("fused-qkv",),
+    "value": ("fused-qkv",),
+    "fused-qkv": ("query", "key", "value"),
 }
+ATTENTION = {n for r in ("fused-qkv", "query", "key", "value", "attention-output") for n in ROLES[r]}
+MLP = {n for r in ("mlp-in", "mlp-out") for n in ROLES[r]}
 _REQUESTED = re.compile(r"Target modules? (\{.*?\}|\[.*?\]|'[^']*'|\S+) not found in the base model")
 _QUOTED = re.compile(r"'([^']*)'|\"([^\"]*)\"")
 _CLASS = re.compile(
@@ -118,16 +94,22 @@ def _wrappable(model: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def roles_of(name: str) -> list[str]:
+    return [role for role, members in ROLES.items() if name in members]
+
+
 def closest(name: str, available: list[str]) -> list[str]:
-    """Nearest names by role first (attention for q_proj), then by spelling."""
-    same_role = []
-    for role in (ATTENTION, MLP):
-        if name in role:
-            same_role = [a for a in available if a in role]
-            if name in ATTENTION:  # the fused/query projection before the output one
-                same_role.sort(key=lambda a: (a in {"o_proj", "out_proj", "c_proj", "dense"}, a))
-    spelled = difflib.get_close_matches(name, available, n=3, cutoff=0.5)
-    return list(dict.fromkeys(same_role + spelled))[:3]
+    """Nearest names by role first (Falcon `dense` -> Llama `o_proj`), then stand-ins, then spelling."""
+    by_role: list[str] = []
+    for role in roles_of(name):
+        by_role += [a for a in ROLES[role] if a in available]
+    if not by_role:
+        for role in roles_of(name):
+            for stand_in in STAND_INS.get(role, ()):
+                by_role += [a for a in ROLES[stand_in] if a in available]
+    if by_role:
+        return list(dict.fromkeys(by_role))[:3]
+    return difflib.get_close_matches(name, available, n=3, cutoff=0.5)
 
 
 def _from_model(incident: Incident, model: dict[str, Any], requested: list[str]) -> Advice:
@@ -166,7 +148,8 @@ def _from_model(incident: Incident, model: dict[str, Any], requested: list[str])
     lines = []
     for name in missing:
         near = closest(name, sorted(wrappable))
-        lines.append(f"- `{name}` → closest in your model: {_names(near) if near else 'none'}")
+        full = f" (e.g. `{wrappable[near[0]]['example']}`)" if near else ""
+        lines.append(f"- `{name}` → closest in your model: {_names(near) if near else 'none'}{full}")
     if lines:
         findings.append(Finding(title="Closest names to what you asked for", text="\n".join(lines)))
     if present:
@@ -250,15 +233,38 @@ def _config_line(fields: dict[str, Any], corrected: list[str]) -> str:
     return f"lora_config = LoraConfig({', '.join(args)})"
 
 
-def _from_text(incident: Incident, requested: list[str]) -> Advice:
+_MODELING_FILE = re.compile(r"transformers/models/(\w+)/modeling_\1\.py")
+_CONFIG_MODEL_TYPE = re.compile(r"""["']?model_type["']?\s*[:=]\s*["'](\w+)["']""")
+_PART_CLASS = re.compile(r"\b([A-Z][A-Za-z0-9]*?)(?:Attention|SdpaAttention|DecoderLayer|MLP|Block|RMSNorm)\(")
+
+
+def architecture_in_text(text: str) -> tuple[str, str] | None:
+    """(what showed it, model_type) from a traceback or log: a model class, a modeling file in the frames,
+    a printed config's model_type, or a module class in a printed model (MistralAttention)."""
     classes = model_type_by_class()
-    shown = [c for c in dict.fromkeys(_CLASS.findall(incident.text)) if c in classes]
-    model_type = classes[shown[0]] if shown else None
+    for name in dict.fromkeys(_CLASS.findall(text)):
+        if name in classes:
+            return name, classes[name]
+    known = set(classes.values())
+    for pattern, label in ((_MODELING_FILE, "modeling_{}.py in the traceback"), (_CONFIG_MODEL_TYPE, "the config")):
+        for model_type in pattern.findall(text):
+            if model_type in known:
+                return label.format(model_type), model_type
+    for prefix in dict.fromkeys(_PART_CLASS.findall(text)):
+        for suffix in ("ForCausalLM", "Model"):
+            if prefix + suffix in classes:
+                return f"{prefix} modules in the printed model", classes[prefix + suffix]
+    return None
+
+
+def _from_text(incident: Incident, requested: list[str]) -> Advice:
+    shown = architecture_in_text(incident.text)
+    model_type = shown[1] if shown else None
     default = peft_default_target_modules().get(model_type or "", [])
     findings = []
     if requested:
         findings.append(Finding(title="You asked for", text=f"target_modules = {_names(requested)}"))
-    if default:
+    if default and shown:
         findings.append(
             Finding(
                 title=f"Usual names for {shown[0]} (model_type '{model_type}')",

@@ -32,7 +32,7 @@ DEFAULT = [
     "pad-token-missing", "peft-config-unknown-field", "more/peft-config-unknown-field/typo-target-module",
     "peft-model-missing-attribute", "more/peft-model-missing-attribute/config-get-submodules",
     "dtype-mismatch", "fp16-unscale", "device-mismatch", "cpu-out-of-memory",
-    "scripts/device-mismatch-meta-embedding", "scripts/dtype-mismatch-inputs-embeds",
+    "scripts/device-mismatch-meta-embedding", "scripts/dtype-mismatch-inputs-embeds", "scripts/merge-on-base",
 ]
 
 
