@@ -214,3 +214,14 @@ def test_a_paste_without_the_model_gets_no_gpt2_names_as_its_own(kb):
     for model, names in (("Llama", "q_proj"), ("GPT-2", "c_attn"), ("Falcon", "query_key_value"), ("T5", '"q"')):
         assert model in first.body and names in first.body  # peft's defaults for the common architectures
     assert "c_attn" not in first.safety_reason
+
+
+def test_diagnose_check_gives_the_same_fix_as_the_diagnosis():
+    from diagnose.check.static import _peft_methods
+    from diagnose.patches._cst import Script
+
+    script = CAPTURES / "scripts" / "merge-on-base.py"
+    [finding] = _peft_methods(Script(script.read_text(encoding="utf-8")))
+    assert finding.id == "peft-model-missing-attribute"
+    assert finding.fix == "call it on the PeftModel: peft_model.merge_and_unload(...)"
+    assert "get_peft_model(base" not in finding.fix

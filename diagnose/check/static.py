@@ -396,11 +396,7 @@ def _peft_methods(script: Script) -> list[CheckFinding]:
             for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] == "get_peft_model")
             if c.args and dotted(c.args[0].value) == variable and script.lines(c)[0] < line
         ]
-        hint = (
-            f"{variable} = get_peft_model({variable}, ...) keeps the PeftModel it returns"
-            if wraps
-            else f"wrap it first: {variable} = get_peft_model({variable}, lora_config)"
-        )
+        hint = _peft_method_hint(script, variable, attribute.attr.value, wraps[-1] if wraps else None)
         where_line, column = _where(script, attribute)
         found.append(
             CheckFinding(
@@ -414,3 +410,16 @@ def _peft_methods(script: Script) -> list[CheckFinding]:
             )
         )
     return found
+
+
+def _peft_method_hint(script: Script, variable: str, method: str, wrap: cst.Call | None) -> str:
+    """The same advice as the diagnosis and its patch: call it on the PeftModel the script already has."""
+    if wrap is None:
+        return f"wrap it first: {variable} = get_peft_model({variable}, <your LoraConfig>)"
+    parent = script.parent(wrap)
+    if isinstance(parent, cst.Assign) and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
+        peft_variable = parent.targets[0].target.value
+        if peft_variable != variable:
+            return f"call it on the PeftModel: {peft_variable}.{method}(...)"
+    config = script.module.code_for_node(wrap.args[1].value) if len(wrap.args) > 1 else "..."
+    return f"{variable} = get_peft_model({variable}, {config}) keeps the PeftModel it returns"
