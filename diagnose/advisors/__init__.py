@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "empty-optimizer": "empty_optimizer",
     "no-grad-fn": "no_grad_fn",
     "peft-task-type-mismatch": "task_type",
+    "label-shape-mismatch": "label_shape",
 }
 
 Advisor = Callable[[Incident], "Advice | None"]
