@@ -438,7 +438,7 @@ def run_script(script: Path, argv: list[str]) -> dict[str, Any]:
         runpy.run_path(str(script), run_name="__main__")
     except StopDryRun as stop:
         SEEN.stopped_at = stop.where
-        outcome = {"status": "stopped", "at": stop.where}
+        outcome = {"status": "stopped", "at": stop.where, "user_frame": _user_frame(stop, script)}
     except SystemExit as exit_:
         code = exit_.code
         outcome = {"status": "exited", "code": code if isinstance(code, int) or code is None else str(code)}

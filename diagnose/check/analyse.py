@@ -258,7 +258,7 @@ def estimate_memory(seen, model, peft_info, options: dict[str, Any]) -> tuple[di
             f"from {batch_source}",
         )
     )
-    est = Estimate(parts, peak, method, batch, seq, checkpointing)
+    est = Estimate(parts, peak, method, batch, seq, checkpointing, options.get("gpu"), options.get("gpu_bytes"))
     if shape is not None:
         est.changes = _changes(est, shape, lora, elt, bits, frozen_bytes, dtypes, states, trainable_numel, optimizer)
     return _finish(est, options), unknown
@@ -301,7 +301,6 @@ def _replay(model, base, batch, seq, checkpointing, quantized, args, optimizer, 
 
 def _changes(est, shape, lora, elt, bits, frozen_bytes, dtypes, states, trainable_numel, optimizer):
     """The changes that lower the peak, cheapest to adopt first, each priced with the closed form."""
-    tokens = est.batch * est.seq
 
     def acts(batch=est.batch, seq=est.seq, checkpointing=est.checkpointing):
         return memory.activations(shape, batch * seq, lora, elt, checkpointing)
@@ -309,11 +308,12 @@ def _changes(est, shape, lora, elt, bits, frozen_bytes, dtypes, states, trainabl
     now = acts()
     found = []
 
+    def fits(peak):
+        return None if est.gpu_bytes is None else memory.HEADROOM * peak + memory.CUDA_CONTEXT <= est.gpu_bytes
+
     def add(title, saves, how, safety):
-        if saves > 0:
-            new = est.peak - saves
-            fits = None if est.gpu_bytes is None else memory.HEADROOM * new + memory.CUDA_CONTEXT <= est.gpu_bytes
-            found.append(memory.Change(title, saves, new, fits, how, safety))
+        if saves > 0.001 * est.peak:  # a change that saves nothing worth saying is not offered
+            found.append(memory.Change(title, saves, est.peak - saves, fits(est.peak - saves), how, safety))
 
     if not est.checkpointing:
         add(
@@ -323,8 +323,10 @@ def _changes(est, shape, lora, elt, bits, frozen_bytes, dtypes, states, trainabl
             "safe",
         )
     batch = est.batch
-    while batch > 1:
+    while batch > 1:  # the largest smaller batch that fits; batch 1 when none does
         batch //= 2
+        if batch > 1 and not fits(est.peak - (now - acts(batch=batch))):
+            continue
         factor = est.batch // batch
         add(
             f"batch {est.batch} → {batch} with gradient_accumulation_steps ×{factor}",
@@ -333,6 +335,7 @@ def _changes(est, shape, lora, elt, bits, frozen_bytes, dtypes, states, trainabl
             "(same effective batch)",
             "safe",
         )
+        break
     if "8bit" not in optimizer.lower():
         add("8-bit paged AdamW", states - 2.0 * trainable_numel, 'TrainingArguments(optim="paged_adamw_8bit")', "safe")
     if est.seq >= 128:
@@ -353,7 +356,6 @@ def _changes(est, shape, lora, elt, bits, frozen_bytes, dtypes, states, trainabl
             "bnb_4bit_compute_dtype=torch.bfloat16)",
             "unsafe",
         )
-    del tokens
     order = {"safe": 0, "manual": 1, "unsafe": 2}
     return sorted(found, key=lambda c: (order[c.safety], -c.saves))
 

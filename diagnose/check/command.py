@@ -242,18 +242,25 @@ def dry_run_findings(seen: dict[str, Any], path: Path) -> list[CheckFinding]:
             )
         )
     mem = seen.get("memory")
-    if mem and mem.get("fits") is False:
+    if mem and mem.get("verdict") in ("tight", "does not fit"):
         cheapest = next((c for c in mem.get("changes", []) if c.get("fits")), None)
+        short = (
+            f"does not fit the {mem['gpu']}'s {memory.fmt(mem['gpu_bytes'])}: short by "
+            f"{memory.fmt(mem['peak'] - mem['gpu_bytes'])} before any headroom"
+            if mem["verdict"] == "does not fit"
+            else f"fits the {mem['gpu']}'s {memory.fmt(mem['gpu_bytes'])} only without the advised headroom "
+            f"(keep {memory.fmt(mem['suggested_free'])} free: fragmentation, CUDA context)"
+        )
+        step_line = int(((seen.get("outcome") or {}).get("user_frame") or {}).get("line") or 0)
         found.append(
             CheckFinding(
                 "cuda-out-of-memory",
-                0,
-                0,
-                f"predicted peak {memory.fmt(mem['peak'])} (keep {memory.fmt(mem['suggested_free'])} free) does not fit "
-                f"the {mem['gpu']}'s {memory.fmt(mem['gpu_bytes'])}: short by {memory.fmt(-mem['margin'])}",
+                step_line,
+                1 if step_line else 0,
+                f"predicted peak {memory.fmt(mem['peak'])} {short}",
                 f"{cheapest['title']} (saves {memory.fmt(cheapest['saves'])}): {cheapest['how']}"
                 if cheapest
-                else "see the changes listed under memory; several are needed together",
+                else "no single change is enough: combine the changes listed under memory",
             )
         )
     return found
@@ -297,7 +304,7 @@ def render_text(report: dict[str, Any]) -> str:
         lines.append(f"    {'predicted peak (allocated)':<70} {memory.fmt(mem['peak']):>11}")
         lines.append(f"    {'keep free (1.15 × peak + 0.5 GiB)':<70} {memory.fmt(mem['suggested_free']):>11}")
         if mem.get("gpu_bytes"):
-            verdict = "fits" if mem["fits"] else "does NOT fit"
+            verdict = {"fits": "fits", "tight": "tight: fits only without headroom"}.get(mem["verdict"], "does NOT fit")
             lines.append(
                 f"    {mem['gpu']}: {memory.fmt(mem['gpu_bytes'])} -> {verdict} (margin {memory.fmt(mem['margin'])})"
             )

@@ -208,10 +208,20 @@ class Estimate:
     def fits(self) -> bool | None:
         return None if self.gpu_bytes is None else self.suggested_free <= self.gpu_bytes
 
+    @property
+    def verdict(self) -> str | None:
+        """fits (with the advised headroom) | tight (the peak fits, the headroom does not) | does not fit."""
+        if self.gpu_bytes is None:
+            return None
+        if self.suggested_free <= self.gpu_bytes:
+            return "fits"
+        return "tight" if self.peak <= self.gpu_bytes else "does not fit"
+
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["suggested_free"] = self.suggested_free
         out["fits"] = self.fits
+        out["verdict"] = self.verdict
         out["margin"] = None if self.gpu_bytes is None else self.gpu_bytes - self.suggested_free
         out["scope"] = SCOPE
         return out
