@@ -226,3 +226,31 @@ def test_probing_deprecated_properties_prints_no_warning(tmp_path):
     bare, _ = _run(tmp_path, body, hooked=False)
     hooked, files = _run(tmp_path, body)
     assert hooked.stderr == bare.stderr and files
+
+
+def test_probes_leave_library_logging_and_warning_state_as_it_was(tmp_path):
+    """transformers logs ``torch_dtype is deprecated`` once per process: a probe that read the property would print
+    it into the user's stderr and swallow it when their own code reads it later; a probe that reset the warning
+    registries would make a once-per-location warning print twice."""
+    body = """
+        import threading, warnings
+        from transformers import GPT2Config, GPT2LMHeadModel
+        model = GPT2LMHeadModel(GPT2Config(n_layer=1, n_embd=8, n_head=2, vocab_size=10))
+        def warn():
+            warnings.warn("shown once for this line", UserWarning)
+        def step(model):
+            raise ValueError("boom")
+        warn()
+        worker = threading.Thread(target=step, args=(model,))
+        worker.start()
+        worker.join()  # the hook probes the model here; the program goes on
+        warn()
+        print(model.config.torch_dtype)
+    """
+    bare, _ = _run(tmp_path, body, hooked=False)
+    hooked, files = _run(tmp_path, body)
+    assert (hooked.returncode, hooked.stdout, hooked.stderr) == (bare.returncode, bare.stdout, bare.stderr)
+    assert bare.stderr.count(b"UserWarning: shown once for this line") == 1
+    assert b"`torch_dtype` is deprecated" in bare.stderr
+    model = json.loads(files[0].read_text())["probes"]["models"][0]
+    assert model["model_type"] == "gpt2" and model["dims"]["hidden_size"] == 8

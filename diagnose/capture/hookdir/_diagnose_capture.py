@@ -160,11 +160,9 @@ def capture_record(exc, thread_name=None, deadline=None):
         "probes": {},
     }
     try:
-        import warnings
-
-        with warnings.catch_warnings():  # reading deprecated properties must not print into the user's stderr
-            warnings.simplefilter("ignore")
-            record["probes"] = _probe_all()(exc, _tb_frames(exc), deadline)
+        # No warnings.catch_warnings() here: it would reset every module's warning registry, so warnings
+        # already shown once would print again later. The probes run no library code that could warn.
+        record["probes"] = _probe_all()(exc, _tb_frames(exc), deadline)
     except BaseException as error:  # noqa: BLE001 - a failed probe still leaves a useful capture
         record["probes"] = {"error": _safe_str(error, 300)}
     record["capture_seconds"] = round(time.monotonic() - started, 3)

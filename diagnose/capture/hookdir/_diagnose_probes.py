@@ -4,13 +4,21 @@ Every probe reads structure only -- names, types, shapes, devices, dtypes,
 counts, config fields -- never tensor values or user data.  Libraries are
 found in ``sys.modules``; nothing heavy is imported.  Each probe is isolated:
 one that raises or runs past the deadline is dropped, the others stay.
+
+Probes have no side effects: attributes are read with ``_static`` (the
+instance's own value, never a property, lazy attribute or ``__getattr__``),
+because library properties warn or log -- transformers' ``config.torch_dtype``
+logs a deprecation *once*, so evaluating it would both print into the user's
+stderr and swallow the message their own code would print later.
 """
 
 import dataclasses
+import enum
 import inspect
 import os
 import re
 import sys
+import types
 
 MAX_MODELS = 3
 MAX_MODULE_NAMES = 3000
@@ -47,6 +55,47 @@ def _qual(cls):
 
 def _is_library_file(filename):
     return "site-packages" in filename or "dist-packages" in filename or filename.startswith("<")
+
+
+_MISSING = object()
+# C-level descriptors read a field (a __slots__ member, tensor.shape): no Python code runs
+_FIELD_DESCRIPTORS = (types.MemberDescriptorType, types.GetSetDescriptorType)
+
+
+def _static(obj, name, default=None):
+    """``obj.name`` when it is stored data, else ``default``; never runs the object's code.
+
+    The instance's own value (its ``__dict__``, or for an nn.Module its
+    submodules, parameters and buffers, as ``Module.__getattr__`` finds them),
+    a C field, or a plain class attribute.  Properties, cached properties and
+    ``__getattr__`` are not evaluated.
+    """
+    try:
+        value = inspect.getattr_static(obj, name, _MISSING)
+        if value is _MISSING:
+            own = _instance_dict(obj)
+            for table in ("_modules", "_parameters", "_buffers"):
+                stored = own.get(table)
+                if isinstance(stored, dict) and name in stored:
+                    return stored[name]
+            return default
+        if value is _instance_dict(obj).get(name, _MISSING):
+            return value
+        if isinstance(value, _FIELD_DESCRIPTORS):
+            return value.__get__(obj, type(obj))
+        if hasattr(type(value), "__get__") or hasattr(type(value), "__set__"):
+            return default  # a property, cached property or method: it would run code
+        return value
+    except BaseException:  # noqa: BLE001
+        return default
+
+
+def _instance_dict(obj):
+    try:
+        own = object.__getattribute__(obj, "__dict__")
+    except BaseException:  # noqa: BLE001 - no __dict__ (slots), or a hostile object
+        return {}
+    return own if isinstance(own, dict) else {}
 
 
 def _frame_values(frame):
@@ -89,7 +138,7 @@ def _versions():
     found = {}
     for name in LIBRARIES:
         module = sys.modules.get(name)
-        version = getattr(module, "__version__", None) if module else None
+        version = _static(module, "__version__") if module else None
         if isinstance(version, str):
             found[name] = version
     found["python"] = "%d.%d.%d" % sys.version_info[:3]
@@ -99,7 +148,7 @@ def _versions():
 def _distributed(torch):
     info = {k.lower(): os.environ[k] for k in ("RANK", "LOCAL_RANK", "WORLD_SIZE") if k in os.environ}
     try:
-        dist = getattr(torch, "distributed", None) if torch else None
+        dist = _static(torch, "distributed") if torch else None
         if dist is not None and dist.is_available() and dist.is_initialized():
             info["backend"] = str(dist.get_backend())
     except BaseException:  # noqa: BLE001
@@ -203,15 +252,16 @@ def _param_count(module, deadline):
 
 
 def _model_probe(model, inside, deadline, in_frames=None):
-    config = getattr(model, "config", None)
+    config = _model_config(model)
     probe = {
         "class": type(model).__name__,
         "qualname": _qual(type(model)),
         "is_peft": _qual(type(model)).startswith("peft."),
-        "model_type": getattr(config, "model_type", None) if config is not None else None,
-        "name_or_path": getattr(config, "_name_or_path", None) if config is not None else None,
+        "model_type": _static(config, "model_type") if config is not None else None,
+        "name_or_path": _static(config, "_name_or_path") if config is not None else None,
     }
     modules, groups, count, frame_modules = [], {}, 0, []
+    checkpointing = False  # what transformers' is_gradient_checkpointing computes, without its deprecation warning
     for name, module in model.named_modules():
         if in_frames and id(module) in in_frames and len(frame_modules) < MAX_FRAME_MODULES:
             frame_modules.append(
@@ -224,6 +274,7 @@ def _model_probe(model, inside, deadline, in_frames=None):
             )
         count += 1
         inside.add(id(module))
+        checkpointing = checkpointing or _static(module, "gradient_checkpointing") is True
         if count % 256 == 0 and deadline.passed():
             probe["modules_truncated"] = True
             break
@@ -244,6 +295,7 @@ def _model_probe(model, inside, deadline, in_frames=None):
         if type_name in group["types"] or len(group["types"]) < 20:
             group["types"][type_name] = group["types"].get(type_name, 0) + 1
     probe["module_count"] = count
+    probe["is_gradient_checkpointing"] = checkpointing
     if frame_modules:
         probe["frame_modules"] = sorted(frame_modules, key=lambda m: m["depth"])
     probe["modules"] = modules
@@ -253,29 +305,49 @@ def _model_probe(model, inside, deadline, in_frames=None):
         dims = _config_dims(config)
         if dims:
             probe["dims"] = dims
-    peft_config = getattr(model, "peft_config", None)
+    peft_config = _peft_config(model)
     if isinstance(peft_config, dict):
         probe["peft_config"] = {str(k): _config_fields(v) for k, v in list(peft_config.items())[:4]}
-    for attr in ("is_gradient_checkpointing", "is_loaded_in_8bit", "is_loaded_in_4bit"):
-        value = getattr(model, attr, None)
+    for attr in ("is_loaded_in_8bit", "is_loaded_in_4bit"):
+        value = _static(model, attr)
         if isinstance(value, bool):
             probe[attr] = value
-    device_map = getattr(model, "hf_device_map", None)
+    device_map = _static(model, "hf_device_map")
     if isinstance(device_map, dict):
         probe["hf_device_map"] = {str(k): str(v) for k, v in list(device_map.items())[:200]}
-    quant = getattr(config, "quantization_config", None) if config is not None else None
+    quant = _static(config, "quantization_config") if config is not None else None
     if quant is not None:
         probe["quantization_config"] = _config_fields(quant)
     return probe
 
 
+def _model_config(model):
+    """The transformers config: on the model, or on the model a PeftModel/LoraModel wraps (their
+    ``__getattr__`` forwards ``config`` to it)."""
+    for _ in range(4):
+        config = _static(model, "config")
+        if config is not None or model is None:
+            return config
+        model = _static(model, "base_model") or _static(model, "model")
+    return None
+
+
+def _peft_config(model):
+    """The adapters' configs: a LoraModel holds them; a PeftModel's property reads its base model's."""
+    for holder in (model, _static(model, "base_model")):
+        for name in ("peft_config", "_peft_config"):
+            found = _static(holder, name)
+            if isinstance(found, dict):
+                return found
+    return None
+
+
 def _config_dims(config):
     dims = {}
+    aliases = _static(config, "attribute_map")  # GPT-2's hidden_size is stored as n_embd
+    aliases = aliases if isinstance(aliases, dict) else {}
     for name in CONFIG_DIMS:
-        try:
-            value = getattr(config, name, None)
-        except BaseException:  # noqa: BLE001
-            continue
+        value = _static(config, aliases.get(name, name))
         if isinstance(value, int) and not isinstance(value, bool):
             dims[name] = value
         elif value is not None and type(value).__name__ == "dtype":
@@ -323,19 +395,22 @@ def _parameter_summary(model, deadline):
 
 
 def _config_fields(config):
+    """Stored fields of a config object: a dataclass's fields, else its public instance attributes.
+
+    A private ``_x`` behind a property ``x`` (BitsAndBytesConfig's ``_load_in_4bit``)
+    is reported as ``x``, read from the field rather than through the property.
+    """
     fields = {}
     if dataclasses.is_dataclass(config):
-        names = [f.name for f in dataclasses.fields(config)]
-    elif hasattr(config, "to_dict"):
-        try:
-            names = list(config.to_dict())
-        except BaseException:  # noqa: BLE001
-            names = []
+        names = [(f.name, f.name) for f in dataclasses.fields(config)]
     else:
-        names = [n for n in vars(config) if not n.startswith("_")]
-    for name in names[:200]:
-        value = getattr(config, name, None)
-        simple = _simple(value)
+        names = []
+        for stored in list(_instance_dict(config))[:400]:
+            public = stored[1:] if stored.startswith("_") and not stored.startswith("__") else stored
+            if public == stored or isinstance(inspect.getattr_static(type(config), public, None), property):
+                names.append((public, stored))
+    for name, stored in names[:200]:
+        simple = _simple(_static(config, stored))
         if simple is not _SKIP:
             fields[name] = simple
     return {"class": type(config).__name__, "qualname": _qual(type(config)), "fields": fields}
@@ -359,12 +434,8 @@ def _simple(value, depth=0):
             if v is not _SKIP:
                 out[str(k)] = v
         return out
-    if (
-        hasattr(value, "value")
-        and type(value).__module__ != "builtins"
-        and isinstance(getattr(value, "value", None), str)
-    ):
-        return value.value  # enums such as peft's TaskType
+    if isinstance(value, enum.Enum) and isinstance(_static(value, "_value_"), str):
+        return _static(value, "_value_")  # enums such as peft's TaskType
     if type(value).__name__ == "dtype":
         return str(value)
     return _SKIP
@@ -447,9 +518,9 @@ def _tokenizers(frames):
                     "pad_token": _special(value, "pad_token"),
                     "eos_token": _special(value, "eos_token"),
                     "unk_token": _special(value, "unk_token"),
-                    "vocab_size": getattr(value, "vocab_size", None),
-                    "len": _len(value),
-                    "padding_side": getattr(value, "padding_side", None),
+                    "vocab_size": _backend_vocab(value, with_added_tokens=False),
+                    "len": _backend_vocab(value, with_added_tokens=True),
+                    "padding_side": _static(value, "padding_side"),
                     "user_variables": _user_names(frames, value),
                 }
             )
@@ -457,18 +528,28 @@ def _tokenizers(frames):
 
 
 def _special(tokenizer, attr):
+    """A special token as stored: transformers 5 keeps them in ``_special_tokens_map``, 4.x in ``_pad_token``...
+
+    Not through the attribute: for an unset token that logs "Using pad_token, but it is not set yet."
+    """
+    table = _static(tokenizer, "_special_tokens_map")
+    value = table.get(attr) if isinstance(table, dict) else _static(tokenizer, "_" + attr)
     try:
-        value = getattr(tokenizer, attr)
+        return None if value is None else str(value)[:50]
     except BaseException:  # noqa: BLE001
         return None
-    return None if value is None else str(value)[:50]
 
 
-def _len(value):
+def _backend_vocab(tokenizer, with_added_tokens):
+    """A fast tokenizer's vocabulary size from its Rust backend (what ``vocab_size`` / ``len()`` return)."""
+    backend = _static(tokenizer, "_tokenizer")
+    if type(backend).__module__.split(".")[0] != "tokenizers":
+        return None
     try:
-        return len(value)
+        size = backend.get_vocab_size(with_added_tokens=with_added_tokens)
     except BaseException:  # noqa: BLE001
         return None
+    return size if isinstance(size, int) else None
 
 
 def _optimizers(frames, torch):
@@ -486,7 +567,7 @@ def _optimizers(frames, torch):
                         "numel": sum(p.numel() for p in g.get("params", [])),
                         "lr": g.get("lr") if isinstance(g.get("lr"), (int, float)) else None,
                     }
-                    for g in value.param_groups[:10]
+                    for g in (_static(value, "param_groups") or [])[:10]
                 ]
                 found.append(
                     {
@@ -502,8 +583,8 @@ def _optimizers(frames, torch):
 def _attribute_error(exc):
     if not isinstance(exc, AttributeError):
         return None
-    name = getattr(exc, "name", None)
-    obj = getattr(exc, "obj", None)
+    name = _static(exc, "name")
+    obj = _static(exc, "obj")
     if obj is None:
         return {"name": name}
     cls = type(obj)
@@ -547,14 +628,14 @@ def _training_args(frames):
         for name, value in _frame_values(frame):
             cls_names = [k.__name__ for k in type(value).__mro__]
             if "Trainer" in cls_names:
-                value, name = getattr(value, "args", None), name + ".args"
+                value, name = _static(value, "args"), name + ".args"
                 cls_names = [k.__name__ for k in type(value).__mro__]
             if "TrainingArguments" not in cls_names or id(value) in seen:
                 continue
             seen.add(id(value))
             fields = {}
             for field_name in TRAINING_FIELDS:
-                simple = _simple(getattr(value, field_name, None))
+                simple = _simple(_static(value, field_name))
                 if simple is not _SKIP and simple is not None:
                     fields[field_name] = simple
             found.append(
@@ -620,7 +701,7 @@ def _resolve(dotted, frame):
 def _cuda(torch):
     if torch is None:
         return None
-    cuda = getattr(torch, "cuda", None)
+    cuda = _static(torch, "cuda")
     if cuda is None or not cuda.is_initialized():
         return None
     devices = []
