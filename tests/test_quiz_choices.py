@@ -74,3 +74,20 @@ def test_free_text_names_a_choice_or_is_unmatched():
     assert choice_index(choices, "something else entirely") is None
     question = QuizQuestion(id="q", question="?", kind="choice", choices=choices, answer=choices[0])
     assert grade(question, "no idea at all").unmatched
+
+
+def test_kb_validate_warns_on_choice_giveaways():
+    from diagnose.kb.validate import choice_giveaways
+
+    first = QuizQuestion(id="q", question="?", kind="choice", choices=["right", "no", "nah"], answer="right")
+    assert any("first choice" in m for m in choice_giveaways(first))
+    long = QuizQuestion(
+        id="q",
+        question="?",
+        kind="choice",
+        choices=["short", "The careful, complete and obviously right answer", "tiny"],
+        answer="The careful, complete and obviously right answer",
+        why_wrong={"short": "no", "tiny": "no"},
+    )
+    assert [m for m in choice_giveaways(long) if "only long" in m]
+    assert choice_giveaways(SCALING) == []

@@ -92,3 +92,39 @@ def test_scaling_question_from_the_capture_hooks_own_probe(gpt2_dir):
     [(_, params)] = from_probes({"peft_configs": [probe]})
     layer = model.base_model.model.transformer.h[0].attn.c_attn
     assert scaling_factor(params) == layer.scaling["default"] == 2.0
+
+
+def test_element_wise_promotes_and_matmul_refuses():
+    """dtype-why-no-implicit-cast and the your-dtype-pair template: checked against torch itself."""
+    from diagnose.quiz.params import DTYPE_ID, promoted
+
+    x, w = torch.ones(2, 3, dtype=torch.bfloat16), torch.ones(4, 3)
+    assert (x[:, :1] * w[:2]).dtype == torch.float32
+    with pytest.raises(RuntimeError, match="same dtype"):
+        torch.nn.functional.linear(x, w)
+    for a, b in [("bfloat16", "float32"), ("float16", "float32"), ("bfloat16", "float16"), ("float32", "float64")]:
+        assert promoted(a, b) == str(torch.promote_types(getattr(torch, a), getattr(torch, b))).removeprefix("torch.")
+    facts = {"exception_message": "mat1 and mat2 must have the same dtype, but got BFloat16 and Float"}
+    [(template, params)] = [(t, p) for t, p in from_probes(facts) if t.id == DTYPE_ID]
+    question = template.build(params)
+    assert question.answer.startswith("A float32 result")
+
+
+def test_an_out_of_range_label_on_the_cpu_is_an_index_error():
+    """dsa-label-out-of-range-on-cpu."""
+    with pytest.raises(IndexError, match="Target 2 is out of bounds"):
+        torch.nn.functional.cross_entropy(torch.randn(2, 2), torch.tensor([0, 2]))
+
+
+def test_the_pad_template_id_is_the_tokenizers_next_id():
+    """your-pad-token-id: the new token's id is len(tokenizer); the model needs len + 1 rows."""
+    from tiny_tokenizer import tokenizer_dir
+
+    from diagnose.quiz.params import PAD_ID
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tokenizer_dir())
+    size = len(tokenizer)
+    probes = {"tokenizers": [{"pad_token": None, "eos_token": tokenizer.eos_token, "len": size}]}
+    [(template, params)] = [(t, p) for t, p in from_probes(probes) if t.id == PAD_ID]
+    tokenizer.add_special_tokens({"pad_token": "[PAD]"})
+    assert grade(template.build(params), f"id {tokenizer.pad_token_id}, then resize_token_embeddings").correct

@@ -314,9 +314,33 @@ def _lint(entry: LoadedEntry, node) -> list[Issue]:
         )
     if not e.quiz:
         issues.append(Issue(entry.path, line_of(node, ("quiz",)), "no quiz questions", severity="warning"))
+    for index, question in enumerate(e.quiz):
+        for message in choice_giveaways(question):
+            issues.append(Issue(entry.path, line_of(node, ("quiz", index, "choices")), message, severity="warning"))
     if not e.references:
         issues.append(Issue(entry.path, line_of(node, ("references",)), "no references", severity="warning"))
     return issues
+
+
+def choice_giveaways(question) -> list[str]:
+    """What gives a choice question's answer away without knowing it.
+
+    The quiz shuffles choices, but a learner reading the YAML, an export or
+    another front end sees them in order; and a right answer that is the
+    only long, careful choice is found by its length.
+    """
+    if question.kind != "choice":
+        return []
+    out = []
+    wrong = [c for c in question.choices if c != question.answer]
+    if question.choices and question.choices[0] == question.answer:
+        out.append(f"quiz {question.id}: the right answer is the first choice; list it elsewhere")
+    if wrong and len(question.answer) >= 1.6 * max(len(c) for c in wrong) and len(question.answer) > 25:
+        out.append(f"quiz {question.id}: the right answer is the only long choice; make the others as careful")
+    missing = [c for c in wrong if c not in question.why_wrong]
+    if missing:
+        out.append(f"quiz {question.id}: {len(missing)} wrong choice(s) without a why_wrong line")
+    return out
 
 
 def _texts(e) -> Iterable[tuple[tuple, str]]:
