@@ -10,8 +10,10 @@ Signals: the child stays in our process group, so a Ctrl-C at the terminal
 reaches it directly, exactly as without us.  SIGINT/SIGTERM sent to the
 wrapper by another process (``kill``) are forwarded.  Telling the two apart
 needs the sender, so the signals are blocked and read with ``sigtimedwait``.
-A child killed by a signal is reported as such, and the wrapper ends the same
-way so that its own parent sees the same status.
+A child that ignores Ctrl-C is stopped the way a user expects: the second
+SIGINT sends it SIGTERM, the third SIGKILL.  A child killed by a signal is
+reported as such, and the wrapper ends the same way so that its own parent
+sees the same status.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class RunResult:
     add ~10 ms to every passing run, which should cost only the runner.
     """
 
-    __slots__ = ("command", "exit_code", "signal", "tail", "captures", "script")
+    __slots__ = ("command", "exit_code", "signal", "tail", "captures", "script", "interrupts")
 
     def __init__(
         self,
@@ -50,10 +52,17 @@ class RunResult:
         tail: bytes,
         captures: list[dict] | None = None,
         script: str | None = None,
+        interrupts: int = 0,
     ) -> None:
         self.command, self.exit_code, self.signal, self.tail = command, exit_code, signal, tail
         self.captures = captures if captures is not None else []
         self.script = script
+        self.interrupts = interrupts  # SIGINTs (Ctrl-C) the run received
+
+    @property
+    def interrupted(self) -> bool:
+        """The user stopped the run (Ctrl-C): not an error to diagnose."""
+        return self.interrupts > 0 or self.signal == signal.SIGINT or self.exit_code == 128 + signal.SIGINT
 
     @property
     def failed(self) -> bool:
@@ -224,7 +233,9 @@ def run(target: list[str], *, on_output=None) -> RunResult:
         for pump in pumps:
             pump.start()
         terminals = [(fd, read_end) for (read_end, _), fd in zip(pipes, (1, 2)) if os.isatty(fd)]
-        status = _wait_forwarding_signals(child, lambda: [_copy_window_size(fd, pty) for fd, pty in terminals])
+        status, interrupts = _wait_forwarding_signals(
+            child, lambda: [_copy_window_size(fd, pty) for fd, pty in terminals]
+        )
         for pump in pumps:
             pump.join(timeout=2.0)  # a grandchild may still hold the output open: don't hang on it
     finally:
@@ -239,7 +250,13 @@ def run(target: list[str], *, on_output=None) -> RunResult:
             pass
     exit_code, signum = (None, -status) if status < 0 else (status, None)
     return RunResult(
-        command=command, exit_code=exit_code, signal=signum, tail=tail.bytes(), captures=captures, script=script
+        command=command,
+        exit_code=exit_code,
+        signal=signum,
+        tail=tail.bytes(),
+        captures=captures,
+        script=script,
+        interrupts=interrupts,
     )
 
 
@@ -283,21 +300,34 @@ class _Child:
             os.kill(self.pid, signum)
 
 
-def _wait_forwarding_signals(child: _Child, on_resize) -> int:
+# What the n-th Ctrl-C does to a child that is still running: the first is the child's own (it got it
+# from the terminal, or we forward it); a child that ignored it gets SIGTERM, then SIGKILL.
+_ESCALATION = {2: signal.SIGTERM, 3: signal.SIGKILL}
+
+
+def _wait_forwarding_signals(child: _Child, on_resize) -> tuple[int, int]:
+    """Wait for the child; forward signals sent to us; escalate repeated Ctrl-C. Returns (status, SIGINTs seen)."""
     watched = [*FORWARDED, signal.SIGCHLD, signal.SIGWINCH]
+    interrupts = 0
     while True:
         code = child.poll()
         if code is not None:
-            return code
+            return code, interrupts
         info = signal.sigtimedwait(watched, 0.2)
         if info is None or info.si_signo == signal.SIGCHLD:
             continue
         if info.si_signo == signal.SIGWINCH:
             on_resize()  # the user's terminal changed size: so does the child's pty (it gets SIGWINCH)
             continue
-        if info.si_code in _SENT_BY_PROCESS and info.si_pid != child.pid:
+        sent_by_process = info.si_code in _SENT_BY_PROCESS and info.si_pid != child.pid
+        signum = info.si_signo
+        if signum == signal.SIGINT:
+            interrupts += 1
+            signum = _ESCALATION.get(min(interrupts, 3), signal.SIGINT)
+            sent_by_process = sent_by_process or interrupts > 1
+        if sent_by_process:
             try:
-                child.send_signal(info.si_signo)
+                child.send_signal(signum)
             except ProcessLookupError:
                 pass
 

@@ -120,6 +120,8 @@ def run(target: list[str], options: Options) -> int:
     result = runner.run(target)
     if not result.failed:
         return 0  # a passing run costs only the runner's imports: the engine loads on failure
+    if result.interrupted:
+        return runner.end_like(result)  # the user stopped it (Ctrl-C): nothing to diagnose or record
     from diagnose.engine import diagnose_incident, incident_from_run
 
     kb = load_knowledge(options.kb_dirs)

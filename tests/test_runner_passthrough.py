@@ -223,3 +223,88 @@ def test_bad_input_is_one_line_and_exit_2(argv, message):
     assert message in done.stderr
     assert b"Traceback" not in done.stderr
     assert done.stderr.count(b"\n") == 1
+
+
+class _Terminal:
+    """`diagnose run` in a pseudo-terminal of its own, where Ctrl-C is a keypress (the line discipline sends
+    SIGINT to the foreground process group: the wrapper and the child, as at a user's terminal)."""
+
+    def __init__(self, argv: list[str], environment: dict[str, str]) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(argv[0], argv, environment)
+        self.output = b""
+        self.status: int | None = None
+
+    def read_until(self, marker: bytes, timeout: float = 60) -> bool:
+        deadline = time.monotonic() + timeout
+        while marker not in self.output and time.monotonic() < deadline:
+            ready, _, _ = select.select([self.fd], [], [], 0.2)
+            if ready:
+                try:
+                    data = os.read(self.fd, 65536)
+                except OSError:  # the terminal closed: everything was read
+                    return marker in self.output
+                if not data:
+                    break
+                self.output += data
+        return marker in self.output
+
+    def ctrl_c(self) -> None:
+        os.write(self.fd, b"\x03")
+
+    def ended(self) -> bool:
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = os.waitstatus_to_exitcode(status)
+        return self.status is not None
+
+    def wait(self, timeout: float = 60) -> int:
+        deadline = time.monotonic() + timeout
+        while not self.ended() and time.monotonic() < deadline:
+            self.read_until(b"\0never\0", timeout=0.5)
+        if not self.ended():
+            os.kill(self.pid, signal.SIGKILL)
+            raise AssertionError(f"diagnose run did not end; output:\n{self.output.decode(errors='replace')}")
+        self.read_until(b"\0never\0", timeout=0.5)  # what is left in the terminal
+        return self.status
+
+
+def test_ctrl_c_is_not_an_error_no_diagnosis_and_no_record(tmp_path, _user_dir):
+    script = _script(tmp_path, "import time\nprint('training', flush=True)\ntime.sleep(120)\n")
+    terminal = _Terminal([*DIAGNOSE, "run", str(script)], env())
+    assert terminal.read_until(b"training")
+    terminal.ctrl_c()
+    assert terminal.wait() == -signal.SIGINT  # a shell shows 130, as for the script alone
+    assert b"KeyboardInterrupt" in terminal.output  # the child's own traceback, as without the wrapper
+    assert b"diagnose" not in terminal.output.replace(str(script).encode(), b"")
+    assert b"kb new" not in terminal.output and b"entry" not in terminal.output
+    recorded = [p.name for p in _user_dir.rglob("*") if p.is_file()] if _user_dir.exists() else []
+    assert recorded == []
+
+
+def test_repeated_ctrl_c_escalates_to_sigterm_then_sigkill(tmp_path):
+    """A child that ignores Ctrl-C: the second press sends it SIGTERM; one that survives that too, SIGKILL."""
+    script = _script(
+        tmp_path,
+        """
+        import signal, sys, time
+        signal.signal(signal.SIGINT, lambda *_: print("ignoring SIGINT", flush=True))
+        signal.signal(signal.SIGTERM, lambda *_: print("ignoring SIGTERM", flush=True))
+        print("training", flush=True)
+        while True:
+            time.sleep(0.05)
+    """,
+    )
+    terminal = _Terminal([*DIAGNOSE, "run", "--no-quiz", str(script)], env())
+    assert terminal.read_until(b"training")
+    # Press until each step shows: two presses in quick succession may reach the wrapper as one signal.
+    for effect in (b"ignoring SIGINT", b"ignoring SIGTERM"):
+        while not terminal.read_until(effect, timeout=20):
+            terminal.ctrl_c()
+    while not terminal.ended():
+        terminal.ctrl_c()
+        terminal.read_until(b"\0never\0", timeout=2)
+    assert terminal.wait() == -signal.SIGKILL
+    assert b"entry" not in terminal.output
