@@ -691,6 +691,9 @@ def _identity(failure: RankFailure, known: dict[tuple, RankFailure]) -> tuple | 
         for key, kept in known.items():
             if kept.local_rank == failure.local_rank and (failure.host is None or kept.host in (None, failure.host)):
                 return key
+        same = known.get(("rank", failure.local_rank))
+        if same is not None and same.local_rank is None and same.host is None and failure.host is None:
+            return ("rank", failure.local_rank)  # one node and no host named anywhere: local rank = rank
         return ("local", failure.host, failure.local_rank)
     if failure.launcher:
         return ("launcher",)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -18,8 +19,22 @@ SCENARIO = DATA / "scenario.py"
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
 
 
-def explain_json(path: Path, *extra: str) -> dict:
-    done = diagnose("explain", "--json", "--no-quiz", *extra, str(path))
+@functools.cache
+def _kb():
+    from diagnose.kb.loader import load_kb
+
+    return load_kb(use_env=False)
+
+
+def explain_json(path: Path) -> dict:
+    """What `diagnose explain --json PATH` prints, computed in this process (the CLI is run by the slow tests)."""
+    from diagnose.engine import explain_text
+
+    return json.loads(explain_text(path.read_text(encoding="utf-8"), _kb()).to_json())
+
+
+def explain_cli(*args: str) -> dict:
+    done = diagnose("explain", "--json", "--no-quiz", *args)
     assert done.returncode == 0, done.stderr.decode()
     return json.loads(done.stdout)
 
@@ -49,6 +64,15 @@ def test_interleaved_torchrun_log_names_rank_1_and_its_family():
     launcher = [f for f in ranks["failures"] if f["kind"] == "child-failed"]
     assert len(launcher) == 1 and launcher[0]["role"] == "consequence"
     assert report["diagnoses"][0]["findings"][0]["title"] == "Root cause: rank 1"
+
+
+def test_deepspeed_launcher_log_names_rank_1():
+    report = explain_json(DATA / "deepspeed-0.19.8-two-ranks.txt")
+    ranks = ranks_of(report)
+    assert ranks["root_rank"] == 1 and report["diagnoses"][0]["id"] == "peft-target-modules-not-found"
+    failures = by_rank(ranks)
+    assert set(failures) == {0, 1}  # deepspeed's "--local_rank=1 ... exits with return code = 1" is rank 1
+    assert failures[1]["exit_code"] == 1 and failures[0]["kind"] == "connection-lost"
 
 
 def test_agent_sigterm_after_a_sigkill_names_the_killed_rank():
@@ -170,7 +194,7 @@ def test_torchrun_4_ranks_root_is_rank_1_with_its_family(four_ranks, tmp_path):
     # the same run's output, saved as a log, gives the same root cause through explain
     log = tmp_path / "torchrun.log"
     log.write_bytes(done.stderr)
-    again = explain_json(log)
+    again = explain_cli(str(log))
     assert ranks_of(again)["root_rank"] == 1
     assert again["diagnoses"][0]["id"] == "peft-target-modules-not-found"
 
@@ -248,7 +272,7 @@ def test_torchrun_2_ranks_like_the_bare_launcher(two_ranks_bare_and_wrapped, tmp
     # the per-rank tracebacks of the bare run, saved to a file: explain finds the same root
     log = tmp_path / "bare.log"
     log.write_bytes(bare.stderr)
-    again = explain_json(log)
+    again = explain_cli(str(log))
     assert ranks_of(again)["root_rank"] == 1 and again["diagnoses"][0]["id"] == "peft-target-modules-not-found"
 
 
