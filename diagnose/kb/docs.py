@@ -64,6 +64,9 @@ def render_entry(loaded: LoadedEntry) -> str:
     for number, fix in enumerate(e.fixes, 1):
         parts.append(f"{number}. **{fix.title}** — *{SAFETY_BADGE[fix.safety]}*: {fix.safety_reason.strip()}\n")
         parts.append(_indent(fix.body.strip(), 3) + "\n")
+        if fix.runnable is not None:
+            checked = "succeeds" if fix.runnable.expect == "success" else "runs"
+            parts.append(_indent(f"*Tested: {checked} in `{fix.runnable.example}` with this fix applied.*", 3) + "\n")
     parts.append("### Example\n")
     parts.append(_example(loaded))
     parts.append("### Quiz\n")

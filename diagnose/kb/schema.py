@@ -52,12 +52,41 @@ class MatchRule:
 
 
 @dataclass(frozen=True)
+class Runnable:
+    """How the test suite runs a fix's first ```python block inside the entry's example script.
+
+    The block replaces the example's lines ``replace`` (exact text), or is inserted after the line
+    ``after``; then the script runs on a CPU with the real libraries.  ``expect: success`` means the
+    patched script exits 0; ``expect: runs`` means the block's own lines raise nothing (a listing or
+    a check that does not by itself fix the error).  A FutureWarning from the block's lines fails too.
+    """
+
+    __pydantic_config__ = _STRICT
+    example: str  # path from the repository root, e.g. examples/no-grad-fn.py
+    replace: str | None = None
+    after: str | None = None
+    expect: Literal["success", "runs"] = "success"
+    args: list[str] = field(default_factory=list)  # the example's command-line arguments
+
+    def __post_init__(self) -> None:
+        if (self.replace is None) == (self.after is None):
+            raise ValueError("runnable: give exactly one of replace, after")
+
+
+@dataclass(frozen=True)
 class Fix:
     __pydantic_config__ = _STRICT
     title: str
     safety: Literal["safe", "unsafe", "manual"]
     safety_reason: str
     body: str
+    runnable: Runnable | None = None  # the body's python block runs on a CPU: the test suite checks it
+
+    def __post_init__(self) -> None:
+        if isinstance(self.runnable, dict):  # rebuilt from the KB cache (from_trusted)
+            object.__setattr__(self, "runnable", Runnable(**self.runnable))
+        if self.runnable is not None and "```python" not in self.body:
+            raise ValueError("runnable: the body needs a ```python block to run")
 
 
 @dataclass(frozen=True)
