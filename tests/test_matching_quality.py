@@ -50,6 +50,14 @@ EXPECTED_MISSES: dict[tuple[str, str], str] = {
     ("bnb-quantization-args", "cut_middle"): "bnb_4bit_compute_dtype='bf16': the evidence is the quantization_config "
     "frame; alone, \"module 'torch' has no attribute 'bf16'\" is a user typo",
     ("bnb-quantization-args", "last_line_only"): "same example, same reason",
+    ("config-value-wrong-type", "cut_head"): "Python's own TypeError ('>' not supported between 'str' and 'float') "
+    "is claimed only when a library frame raised it; the cut leaves the short example no frame",
+    ("config-value-wrong-type", "cut_middle"): "same: the library frames are in the cut middle",
+    ("config-value-wrong-type", "last_line_only"): "same: alone, the TypeError is any program's type mistake",
+    ("label-shape-mismatch", "cut_head"): "the batch-size ValueError is claimed only with a transformers frame "
+    "(a model's loss); the user's own F.cross_entropy is no head problem",
+    ("label-shape-mismatch", "cut_middle"): "same: the model's frames are in the cut middle",
+    ("label-shape-mismatch", "last_line_only"): "same: alone, it is any cross-entropy shape mistake",
     ("ddp-unused-parameters", "cut_head"): "torchrun output: the rank's RuntimeError is in the first half, the rest is "
     "the launcher's ChildFailedError summary that names no cause",
     ("ddp-unused-parameters", "cut_middle"): "same output: only the ChildFailedError summary is kept",

@@ -28,6 +28,7 @@ REGISTRY: dict[str, str] = {
     "empty-optimizer": "empty_optimizer",
     "no-grad-fn": "no_grad_fn",
     "peft-task-type-mismatch": "task_type",
+    "config-value-wrong-type": "config_type",
     "label-shape-mismatch": "label_shape",
 }
 

@@ -74,7 +74,7 @@ def check_file(path: Path) -> list[CheckFinding]:
 def check_script(script: Script, path: Path, target_modules: bool = True) -> list[CheckFinding]:
     """Every static check; ``target_modules=False`` leaves out the one that builds the model (it imports torch),
     for when the dry run's real get_peft_model answers it."""
-    findings = _quantization_args(script) + _pad_token(script, path) + _peft_methods(script)
+    findings = _quantization_args(script) + _pad_token(script, path) + _peft_methods(script) + _config_types(script)
     if target_modules:
         findings += static_target_modules(script, path)
     return sorted(findings, key=lambda f: (f.line, f.column))
@@ -83,6 +83,26 @@ def check_script(script: Script, path: Path, target_modules: bool = True) -> lis
 def _where(script: Script, node: cst.CSTNode) -> tuple[int, int]:
     span = script._positions[node]
     return span.start.line, span.start.column + 1
+
+
+# --------------------------------------------------------------------- config value types
+
+
+def _config_types(script: Script) -> list[CheckFinding]:
+    """Config keywords whose value has the wrong type (``lora_dropout=os.environ.get(...)`` is a str)."""
+    from diagnose.advisors.config_type import static_mistyped
+
+    return [
+        CheckFinding(
+            "config-value-wrong-type",
+            m.line or 1,
+            m.column or 1,
+            f"{m.config}({m.field}=...) is given a {m.actual}; {m.config} declares {m.declared} and does not "
+            f"convert it (it fails later, inside the library)",
+            f"{m.field}={m.expected}(...)" + (f"  # {m.value!r} -> {m.expected}" if m.value is not None else ""),
+        )
+        for m in static_mistyped(script.module.code)
+    ]
 
 
 # --------------------------------------------------------------------- bnb

@@ -33,6 +33,7 @@ PATCHERS: dict[str, str] = {
     "empty-optimizer": "grad",
     "peft-config-unknown-field": "config_field",
     "peft-task-type-mismatch": "task_type",
+    "config-value-wrong-type": "config_type",
 }
 
 

@@ -118,6 +118,7 @@ def probe_all(exc, frames, deadline):
         ("attribute_error", lambda: _attribute_error(exc)),
         ("callables", lambda: _callables(frames)),
         ("training_args", lambda: _training_args(frames)),
+        ("config_types", lambda: _config_types(frames)),
         ("cuda", lambda: _cuda(torch)),
     ]
     for key, probe in steps:
@@ -647,6 +648,84 @@ def _training_args(frames):
                 }
             )
     return found[:2]
+
+
+# ---------------------------------------------------------------- config field types
+
+CONFIG_PACKAGES = ("peft.", "transformers.", "trl.")
+MAX_MISTYPED = 20
+_SCALARS = {"int", "float", "bool", "str"}
+_SCALAR_WORD = re.compile(r"\b(int|float|bool|str)\b")
+
+
+def _config_types(frames):
+    """Fields of library config objects (PeftConfig, TrainingArguments/SFTConfig, BitsAndBytesConfig,
+    GenerationConfig ...) in the frames whose value's type does not fit the field's declared type
+    (``lora_dropout="0.05"`` for a float).  Values are read from the instance dict only."""
+    found, seen = [], set()
+    for frame in frames:
+        for name, value in _frame_values(frame):
+            if "Trainer" in [k.__name__ for k in type(value).__mro__]:
+                value, name = _instance_dict(value).get("args"), name + ".args"
+            cls = type(value)
+            if value is None or isinstance(value, type) or id(value) in seen:
+                continue
+            if not _qual(cls).startswith(CONFIG_PACKAGES) or not cls.__name__.endswith(("Config", "Arguments")):
+                continue
+            seen.add(id(value))
+            own = _instance_dict(value)
+            for field_name, declared in _declared_types(cls).items():
+                current = own.get(field_name, _MISSING)
+                actual = type(current).__name__
+                if actual not in _SCALARS or _fits(actual, declared):
+                    continue
+                found.append(
+                    {
+                        "config": cls.__name__,
+                        "qualname": _qual(cls),
+                        "variable": name,
+                        "user_variables": _user_names(frames, value),
+                        "field": field_name,
+                        "actual": actual,
+                        "declared": declared[:120],
+                        "value": current if isinstance(current, (int, float, bool)) else str(current)[:60],
+                    }
+                )
+                if len(found) >= MAX_MISTYPED:
+                    return found
+    return found
+
+
+def _declared_types(cls):
+    """field -> declared type as text: dataclass annotations, else the types of ``__init__``'s scalar defaults."""
+    fields = getattr(cls, "__dataclass_fields__", None)
+    if isinstance(fields, dict):
+        return {n: f.type if isinstance(f.type, str) else _type_text(f.type) for n, f in fields.items()}
+    declared = {}
+    try:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+    except (TypeError, ValueError):
+        return declared
+    for parameter in parameters:
+        if parameter.annotation is not inspect.Parameter.empty:
+            declared[parameter.name] = _type_text(parameter.annotation)
+        elif type(parameter.default) in (bool, int, float):
+            declared[parameter.name] = type(parameter.default).__name__
+    return declared
+
+
+def _type_text(annotation):
+    return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", None) or str(annotation)
+
+
+def _fits(actual, declared):
+    """Unknown counts as fitting: only a declared type made of scalars that excludes the value's type does not."""
+    if "Literal" in declared and actual == "str" or "Any" in declared:
+        return True
+    scalars = set(_SCALAR_WORD.findall(declared))
+    if not scalars or actual in scalars:
+        return True
+    return actual == "int" and "float" in scalars or actual == "bool" and "int" in scalars
 
 
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_.]{0,100})\s*\(")
