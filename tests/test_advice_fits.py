@@ -225,3 +225,26 @@ def test_diagnose_check_gives_the_same_fix_as_the_diagnosis():
     assert finding.id == "peft-model-missing-attribute"
     assert finding.fix == "call it on the PeftModel: peft_model.merge_and_unload(...)"
     assert "get_peft_model(base" not in finding.fix
+
+
+ARCHITECTURE_LABEL = re.compile(
+    r"GPT-2|Llama|Mistral|Qwen|OPT|Falcon|BERT|RoBERTa|T5|Phi|Gemma|BLOOM|NeoX|your model|e\.g\.|for example"
+)
+# Layer names that belong to one architecture family (common words such as `value` or `dense` left out).
+ARCHITECTURE_NAMES = {n for n in MODULE_WORDS if "_" in n or n in ("wte", "wpe")} - {"self_attn"}
+
+
+@pytest.mark.parametrize("entry", sorted(p.stem for p in (CAPTURES.parents[2] / "kb").glob("*.yaml")))
+def test_static_fixes_label_architecture_specific_names(entry):
+    """A static fix is shown to users of every model: another architecture's layer names are labelled as such."""
+    import yaml
+
+    data = yaml.safe_load((CAPTURES.parents[2] / "kb" / f"{entry}.yaml").read_text(encoding="utf-8"))
+    for fix in data["fixes"]:
+        for one_liner in (fix["title"], fix["safety_reason"]):  # shown without context: no layer names at all
+            assert not {w for w in ARCHITECTURE_NAMES if re.search(rf"\b{w}\b", one_liner)}, one_liner
+        lines = fix["body"].splitlines()
+        for number, line in enumerate(lines):
+            named = {w for w in ARCHITECTURE_NAMES if re.search(rf"\b{w}\b", line)}
+            context = "\n".join(lines[max(0, number - 3) : number + 1])
+            assert not named or ARCHITECTURE_LABEL.search(context), f"{entry}: {fix['title']}: {line.strip()}"
