@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import json
 import re
 import shutil
@@ -314,3 +315,46 @@ def test_accelerate_launch_every_rank_failing_the_same_way_is_one_diagnosis():
     assert {f["role"] for f in by_rank(ranks).values()} == {"root"}
     assert len(report["diagnoses"]) >= 1 and report["diagnoses"][0]["id"] == "no-grad-fn"
     assert report["diagnoses"][0]["findings"][0]["title"] == "All 2 ranks failed the same way"
+
+
+def _slurm_allocation_possible() -> bool:
+    """A Slurm controller answers (salloc can get an allocation): real srun, not a stand-in."""
+    if shutil.which("salloc") is None or shutil.which("sinfo") is None:
+        return False
+    try:
+        done = subprocess.run(["sinfo", "-h", "-o", "%a"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and b"up" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _slurm_allocation_possible(), reason="no Slurm cluster here (salloc/sinfo)")
+def test_srun_inside_an_allocation():
+    """salloc -n2 diagnose run srun python scenario.py: the ranks come from SLURM_PROCID, the root is rank 1."""
+    done = _launch(
+        ["salloc", "-n2", *DIAGNOSE, "run", "--json", "--no-quiz", "srun", sys.executable, str(SCENARIO), "lora-error"],
+        wrapped=False,
+    )
+    assert done.returncode == 1
+    report = _report(done)
+    ranks = ranks_of(report)
+    assert (ranks["root_rank"], ranks["world_size"]) == (1, 2)
+    assert by_rank(ranks)[0]["role"] == "consequence"
+    assert report["diagnoses"][0]["id"] == "peft-target-modules-not-found"
+    assert b"srun: error:" in done.stderr  # srun's own lines reach the terminal as without the wrapper
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    importlib.util.find_spec("deepspeed") is None,
+    reason="deepspeed is not installed (a source build; see tests/data/multi-rank/README.md for the recorded run)",
+)
+def test_deepspeed_launcher():
+    done = _launch(
+        [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", "2", str(SCENARIO), "lora-error"],
+        wrapped=True,
+    )
+    assert done.returncode == 1
+    ranks = ranks_of(_report(done))
+    assert ranks["root_rank"] == 1 and by_rank(ranks)[0]["role"] == "consequence"

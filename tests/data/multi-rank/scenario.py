@@ -1,6 +1,7 @@
 """Real multi-rank failures for tests/test_ranks.py: gloo on CPU, started by torchrun or accelerate launch.
 
     python -m torch.distributed.run --standalone --nproc_per_node=N scenario.py SCENARIO
+    srun -n N python scenario.py SCENARIO          (inside an allocation)
 
 lora-error  rank 1 builds a LoRA model with Llama's target_modules on a tiny GPT-2 (peft raises); the
             other ranks wait in a barrier and fail when rank 1's connection closes
@@ -19,6 +20,14 @@ import torch
 import torch.distributed as dist
 
 scenario = sys.argv[1]
+if "RANK" not in os.environ and "SLURM_PROCID" in os.environ:  # started by srun: the usual SLURM-to-torch mapping
+    os.environ.update(
+        RANK=os.environ["SLURM_PROCID"],
+        WORLD_SIZE=os.environ["SLURM_NTASKS"],
+        LOCAL_RANK=os.environ["SLURM_LOCALID"],
+        MASTER_ADDR=os.environ.get("MASTER_ADDR", "127.0.0.1"),  # one node here; a real job takes its first host
+        MASTER_PORT=str(20000 + int(os.environ.get("SLURM_JOB_ID", "0")) % 20000),
+    )
 dist.init_process_group("gloo")
 rank, world = dist.get_rank(), dist.get_world_size()
 print(f"rank {rank} of {world}: {scenario}", flush=True)
