@@ -629,6 +629,7 @@ def analyse(failures: list[RankFailure], clock_skew_s: float = CLOCK_SKEW_S) -> 
             # terminated while another rank failed, before any error of its own: the launcher's doing (a rank
             # whose own traceback was already written keeps it, even if the SIGTERM reached it while exiting)
             failure.kind = "agent-sigterm"
+    _name_local_hosts(merged)
     own = [f for f in merged if f.own_error]
     ordered_by, ordered, notes = _order(own, clock_skew_s)
     if ordered:
@@ -642,6 +643,19 @@ def analyse(failures: list[RankFailure], clock_skew_s: float = CLOCK_SKEW_S) -> 
     world = max((f.world_size for f in merged if f.world_size), default=None)
     merged.sort(key=lambda f: ({ROOT: 0, INDEPENDENT: 1, CONSEQUENCE: 2}[f.role], _rank_key(f)))
     return RankAnalysis(merged, world, ordered_by, clock_skew_s, notes)
+
+
+_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "localhost.localdomain"}
+
+
+def _name_local_hosts(failures: list[RankFailure]) -> None:
+    """torchelastic's table says "localhost" for a standalone run: the host the captures name, when it is one."""
+    captured = {f.host for f in failures if f.source == "capture" and f.host and f.host not in _LOCAL_NAMES}
+    if len(captured) == 1:
+        (host,) = captured
+        for failure in failures:
+            if failure.host in _LOCAL_NAMES:
+                failure.host = host
 
 
 def _rank_key(failure: RankFailure) -> tuple:
@@ -801,7 +815,7 @@ def finding(analysis: RankAnalysis):
             "launcher" if f.launcher else (str(f.rank) if f.rank is not None else "?"),
             f.host or "",
             f.role + (f" ({f.kind})" if f.kind else ""),
-            f.error() if f.own_error else f"{f.error()} — {KINDS[f.kind]}",
+            f.error() if f.own_error else (f"{f.error()} — {KINDS[f.kind]}" if f.exception else KINDS[f.kind]),
         ]
         for f in analysis.failures
     ]
