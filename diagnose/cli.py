@@ -23,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-COMMANDS = ("run", "explain", "tui", "quiz", "kb", "fix", "check", "env", "report")
+COMMANDS = ("run", "explain", "tui", "quiz", "learn", "kb", "fix", "check", "env", "report")
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -80,12 +80,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
     helps = {
         "quiz": "review check-your-understanding questions (spaced repetition)",
+        "learn": "fix-this-script exercises, one per error family, checked by `diagnose run`",
         "kb": "browse, validate and extend the knowledge base",
         "fix": "show and apply the patch of the last diagnosis",
         "report": "an issue-ready Markdown report of the last diagnosis (or of a report or traceback file)",
     }
     lazy = {
         "quiz": _add_quiz_arguments,
+        "learn": _add_learn_arguments,
         "kb": _add_kb_arguments,
         "fix": _add_fix_arguments,
         "report": _add_report_arguments,
@@ -130,6 +132,12 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def _add_quiz_arguments(parser: argparse.ArgumentParser) -> None:
     from diagnose.quiz.command import add_arguments
+
+    add_arguments(parser)
+
+
+def _add_learn_arguments(parser: argparse.ArgumentParser) -> None:
+    from diagnose.learn import add_arguments
 
     add_arguments(parser)
 
@@ -238,6 +246,10 @@ def _dispatch(argv: list[str]) -> int:
         from diagnose.quiz.command import run as run_quiz
 
         return run_quiz(args)
+    if args.command == "learn":
+        from diagnose.learn import run as run_learn
+
+        return run_learn(args)
     if args.command == "kb":
         from diagnose.kb.command import run as run_kb
 
