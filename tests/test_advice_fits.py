@@ -248,3 +248,11 @@ def test_static_fixes_label_architecture_specific_names(entry):
             named = {w for w in ARCHITECTURE_NAMES if re.search(rf"\b{w}\b", line)}
             context = "\n".join(lines[max(0, number - 3) : number + 1])
             assert not named or ARCHITECTURE_LABEL.search(context), f"{entry}: {fix['title']}: {line.strip()}"
+
+
+def test_a_misspelt_method_on_a_real_peft_model_is_not_wrapped_again(kb):
+    """The message names the inner GPT2LMHeadModel, but the script's `model` is already the PeftModel."""
+    best = explain_text((OUTPUTS / "peft-model-missing-attribute" / "03.txt").read_text(), kb).diagnoses[0]
+    first = best.fixes[0]
+    assert first.tailored and "get_peft_model" not in first.body
+    assert CODE_BLOCK.findall(first.body) == ["model.print_trainable_parameters()\n"]

@@ -179,6 +179,7 @@ class ScriptFacts:
     dropped: bool = False  # `get_peft_model(var, ...)` as a statement: the PeftModel was thrown away
     config: str | None = None  # the config argument of that call, as written
     merged_from: str | None = None  # `var = peft_var.merge_and_unload()`: var is already the plain model
+    is_peft: bool = False  # `var = get_peft_model(var, ...)`: var is the PeftModel (the message names the inner model)
 
 
 def _script_facts(incident: Incident, var: str) -> ScriptFacts:
@@ -208,7 +209,7 @@ def _script_facts(incident: Incident, var: str) -> ScriptFacts:
             if target is None and isinstance(node, ast.Expr):
                 facts = ScriptFacts(dropped=True, config=config)
             elif target is not None:
-                facts = ScriptFacts(peft_var=target if target != var else None, config=config)
+                facts = ScriptFacts(peft_var=target if target != var else None, config=config, is_peft=target == var)
         elif name in _UNWRAPPING and target == var and isinstance(call.func, ast.Attribute):
             owner = call.func.value
             facts = ScriptFacts(merged_from=owner.id if isinstance(owner, ast.Name) else None)
@@ -243,7 +244,7 @@ def _fixes(
         name, _, where = near[0].partition(" ")
         body = f"```python\n{var}.{name}\n```"
         if where:
-            owner = facts.peft_var or facts.merged_from
+            owner = facts.peft_var or facts.merged_from or (var if facts.is_peft else None)
             if owner:
                 body = f"`{name}` is a PeftModel method: call it on `{owner}`.\n\n```python\n{owner}.{name}()\n```"
             else:
