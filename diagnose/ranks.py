@@ -798,7 +798,7 @@ def finding(analysis: RankAnalysis):
     else:
         title = f"Root cause: {root.label()}{_of_world(analysis.world_size)}"
     lines = [analysis.summary()]
-    if root is not None and not analysis.all_same():
+    if root is not None and not analysis.all_same() and len(analysis.ranks()) > 1:
         lines.append(f"The diagnosis below is {root.label()}'s error; the other ranks' failures follow from it.")
     hosts = analysis.hosts()
     if len(hosts) > 1:

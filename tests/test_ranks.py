@@ -148,6 +148,84 @@ def test_consequences_are_recognised_only_for_distributed_errors():
     assert consequence_kind(None, "SIGKILL") is None
 
 
+# ---------------------------------------------------------------- a real 4-rank run's output and captures (fast)
+
+FOUR = DATA / "torchrun-4-ranks"  # diagnose run torchrun --nproc_per_node=4 scenario.py lora-error, with a shared dir
+
+
+def _four_rank_run():
+    from diagnose.runner import RunResult, read_captures
+
+    output = (FOUR / "output.txt").read_bytes()
+    return RunResult(["torchrun"], exit_code=1, signal=None, tail=output, captures=read_captures(str(FOUR)))
+
+
+def test_run_path_merges_captures_with_the_launcher_table():
+    """Rank 1's capture (its live model) and the launcher's; ranks 0, 2, 3 known only from torchelastic's table."""
+    from diagnose.engine import diagnose_incident, incident_from_run
+
+    incident = incident_from_run(_four_rank_run())
+    analysis = incident.ranks
+    assert analysis.root.rank == 1 and analysis.world_size == 4 and analysis.hosts() == ["vm"]
+    assert incident.exception.type == "NoMatchingPeftModuleError" and incident.probes  # the root's capture
+    roles = {f.rank: (f.role, f.kind) for f in analysis.failures}
+    assert roles == {
+        1: ("root", None),
+        0: ("consequence", "agent-sigterm"),
+        2: ("consequence", "agent-sigterm"),
+        3: ("consequence", "agent-sigterm"),
+        None: ("consequence", "child-failed"),
+    }
+    report = diagnose_incident(incident, _kb())
+    assert report.diagnoses[0].id == "peft-target-modules-not-found"
+    finding = report.diagnoses[0].findings[0]
+    assert finding.title == "Root cause: rank 1 of 4"
+    assert [row[0] for row in finding.rows] == ["1", "0", "2", "3", "launcher"]
+    # the rank's own output goes with it, not the other ranks' (none printed a traceback here)
+    assert "[rank1]:" not in incident.text and "Target modules" in incident.text
+
+
+def test_captures_from_two_hosts_are_ordered_within_the_stated_clock_skew(tmp_path):
+    """The real captures with the launcher's moved to another host: `explain --captures` states the tolerance."""
+    captures = [json.loads(p.read_text()) for p in FOUR.glob("capture-*.json")]
+    root = next(c for c in captures if c["rank"] == 1)
+    moved = next(c for c in captures if c["rank"] != 1)
+    moved.update(host="node-b", time=root["time"] - 1.5, monotonic=5.0)  # node-b's clock runs 1.5 s behind
+    for capture in captures:
+        (tmp_path / f"capture-{capture['host']}-{capture['pid']}.json").write_text(json.dumps(capture))
+    ranks = ranks_of(explain_cli("--captures", str(tmp_path)))
+    assert ranks["root_rank"] == 1  # a consequence never becomes the root, whatever its clock says
+    assert ranks["clock_skew_tolerance_s"] == 2.0 and ranks["hosts"] == ["node-b", "vm"]
+    done = diagnose("explain", "--no-quiz", "--captures", str(tmp_path), "--clock-skew", "0.5")
+    text = done.stderr.decode()
+    assert "clock-skew tolerance of ±0.5 s" in text and "Root cause: rank 1 of 4" in text
+
+
+def test_own_errors_on_two_hosts_within_the_tolerance_are_called_uncertain():
+    from diagnose.incident import ExceptionInfo
+    from diagnose.ranks import RankFailure, analyse
+
+    def failure(rank: int, host: str, when: float, message: str) -> RankFailure:
+        return RankFailure(
+            rank=rank, host=host, time=when, monotonic=when, source="capture",
+            exception=ExceptionInfo("ValueError", "ValueError", message),
+        )  # fmt: skip
+
+    close = analyse([failure(0, "a", 100.0, "bad batch"), failure(1, "b", 101.0, "bad config")], 2.0)
+    assert close.root.rank == 0 and close.failures[1].role == "independent"
+    assert close.notes and "uncertain" in close.notes[0] and "±2 s" in close.notes[0]
+    assert "wall clock" in close.ordered_by  # two hosts: monotonic clocks are not comparable
+    apart = analyse([failure(0, "a", 100.0, "bad batch"), failure(1, "b", 90.0, "bad config")], 2.0)
+    assert apart.root.rank == 1 and not apart.notes
+
+
+def test_bad_capture_folder_is_one_line_and_exit_2(tmp_path):
+    done = diagnose("explain", "--captures", str(tmp_path))
+    assert done.returncode == 2 and done.stderr.decode().count("\n") == 1 and "no capture files" in done.stderr.decode()
+    done = diagnose("explain", "--captures", str(tmp_path / "missing"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr.decode()
+
+
 # ---------------------------------------------------------------- real launchers (slow)
 
 
@@ -213,38 +291,6 @@ def test_torchrun_4_ranks_root_is_rank_1_with_its_family(four_ranks, tmp_path):
     assert ranks_of(from_captures)["root_rank"] == 1
     names = [json.loads(p.read_text()).get("rank") for p in run_folder.glob("capture-*.json")]
     assert 1 in names and None in names  # rank 1's and the launcher's (ChildFailedError); ranks SIGTERMed write none
-
-
-@pytest.mark.slow
-def test_captures_from_two_hosts_are_ordered_within_the_stated_clock_skew(four_ranks, tmp_path):
-    """The 4-rank run's real captures, one consequence moved to another host: clocks compared within ±2 s."""
-    _, _, shared = four_ranks
-    (run_folder,) = [p for p in shared.iterdir() if p.is_dir()]
-    captures = [json.loads(p.read_text()) for p in run_folder.glob("capture-*.json")]
-    root = next(c for c in captures if c["rank"] == 1)
-    moved = next(c for c in captures if c["rank"] != 1)  # a consequence (a rank or the launcher)
-    moved.update(host="node-b", time=root["time"] - 1.5, monotonic=5.0)  # node-b's clock runs 1.5 s behind
-    for capture in captures:
-        (tmp_path / f"capture-{capture['host']}-{capture['pid']}.json").write_text(json.dumps(capture))
-    done = subprocess.run(
-        [*DIAGNOSE, "explain", "--json", "--no-quiz", "--captures", str(tmp_path)],
-        capture_output=True,
-        timeout=120,
-        env=env(),
-        stdin=subprocess.DEVNULL,
-    )
-    report = json.loads(done.stdout)
-    ranks = ranks_of(report)
-    assert ranks["root_rank"] == 1  # a consequence never becomes the root, whatever its clock says
-    assert ranks["clock_skew_tolerance_s"] == 2.0 and len(ranks["hosts"]) == 2
-    text = subprocess.run(
-        [*DIAGNOSE, "explain", "--no-quiz", "--captures", str(tmp_path), "--clock-skew", "0.5"],
-        capture_output=True,
-        timeout=120,
-        env=env(),
-        stdin=subprocess.DEVNULL,
-    ).stderr.decode()
-    assert "clock-skew tolerance of ±0.5 s" in text and "Root cause: rank 1 of 4" in text
 
 
 @pytest.fixture(scope="module")
