@@ -215,4 +215,10 @@ def record_history(report, command: list[str], serialized: str | None = None) ->
 def _offer_quiz(report, console) -> None:
     from diagnose.quiz.command import offer_after_diagnosis
 
-    offer_after_diagnosis([d.id for d in report.diagnoses[:1]], report.incident.probes, console)
+    exception = report.incident.exception
+    offer_after_diagnosis(
+        [d.id for d in report.diagnoses[:1]],
+        report.incident.probes,
+        console,
+        message=exception.message if exception is not None else None,
+    )

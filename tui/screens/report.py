@@ -97,7 +97,9 @@ class ReportScreen(Screen):
             best = report.diagnoses[0]
             if best.matched:
                 self.log_view.mark_evidence(best.matched)
-            self.load_quiz([d.id for d in report.diagnoses[:1]], report.incident.probes)
+            exception = report.incident.exception
+            message = exception.message if exception is not None else None
+            self.load_quiz([d.id for d in report.diagnoses[:1]], report.incident.probes, message)
         else:
             await self.quiz_panel.set_items([], empty="No diagnosis, so no question this time.")
         self.query_one("#tabs", TabbedContent).active = "diagnosis"
@@ -107,24 +109,31 @@ class ReportScreen(Screen):
         await self.show_report(message.report)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="quiz-pick")
-    def load_quiz(self, entry_ids: list[str], probes: dict) -> None:
+    def load_quiz(self, entry_ids: list[str], probes: dict, message: str | None = None) -> None:
         from diagnose.quiz.session import QuizEngine
         from diagnose.quiz.store import ProgressStore
 
         app = self.app
         with ProgressStore() as store:
-            item = QuizEngine(app.knowledge(), store).for_diagnosis(entry_ids, probes, app.now())
+            item = QuizEngine(app.knowledge(), store).for_diagnosis(entry_ids, probes, app.now(), message)
         app.call_from_thread(self._quiz_loaded, item)
 
     async def _quiz_loaded(self, item) -> None:
         await self.quiz_panel.set_items(
             [item] if item else [], "Nothing to ask now: you answered this entry's questions recently."
         )
+        self.quiz_badge(item is not None and self.query_one("#tabs", TabbedContent).active != "quiz")
+
+    def quiz_badge(self, waiting: bool) -> None:
+        """A dot on the Quiz tab while a question waits there unseen."""
+        self.query_one("#tabs", TabbedContent).get_tab("quiz").label = "3 Quiz ●" if waiting else "3 Quiz"
 
     # -- actions
 
     def action_tab(self, name: str) -> None:
         self.query_one("#tabs", TabbedContent).active = name
+        if name == "quiz":
+            self.quiz_badge(False)
         target = {"log": "#log-view", "diagnosis": "#diagnosis-panel"}.get(name)
         if target:
             self.query_one(target).focus()

@@ -77,6 +77,9 @@ class StartScreen(Screen):
         with ProgressStore() as store:
             stats = QuizEngine(app.knowledge(), store).stats(app.now())
         text = f"{stats.due_now} due, {stats.new_available} new" if stats.cards or stats.new_available else ""
+        mastered = [m for m in stats.mastery if m.total]
+        if mastered:  # what you have learnt per error family: stable questions out of its questions
+            text += "\n\nMastery\n" + "\n".join(f"{m.stable}/{m.total} {m.title}" for m in mastered[:6])
         app.call_from_thread(self._show_due, text)
 
     def _show_due(self, text: str) -> None:
