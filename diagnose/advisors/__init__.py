@@ -17,6 +17,7 @@ from diagnose.report import Advice
 # advisor name (the entry's ``advisor:`` field) -> module under diagnose.advisors
 REGISTRY: dict[str, str] = {
     "target-modules": "target_modules",
+    "peft-target-modules-unspecified": "target_modules_unspecified",
     "peft-unsupported-target-module": "unsupported_target",
     "cuda-out-of-memory": "cuda_oom",
     "device-mismatch": "device_mismatch",

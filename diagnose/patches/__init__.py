@@ -25,6 +25,7 @@ from diagnose.report import Advice, Patch
 PATCHERS: dict[str, str] = {
     "peft-target-modules-not-found": "target_modules",
     "peft-unsupported-target-module": "target_modules",
+    "peft-target-modules-unspecified": "target_modules",
     "bnb-quantization-args": "quantization",
     "pad-token-missing": "pad_token",
     "peft-model-missing-attribute": "peft_model",
