@@ -226,6 +226,29 @@ def test_bad_capture_folder_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2 and "Traceback" not in done.stderr.decode()
 
 
+def test_a_shared_capture_dir_keeps_one_run_folder_per_failed_run(tmp_path):
+    """DIAGNOSE_CAPTURE_DIR of the user's (a shared filesystem): a private run-… folder in it, kept after a failure."""
+    failing, passing = tmp_path / "fail.py", tmp_path / "pass.py"
+    failing.write_text("raise ValueError('boom')\n")
+    passing.write_text("print('fine')\n")
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    extra = {"DIAGNOSE_CAPTURE_DIR": str(shared)}
+    for script in (passing, failing):
+        subprocess.run([*DIAGNOSE, "run", "--no-quiz", str(script)], capture_output=True, timeout=120, env=env(**extra))
+    (run_folder,) = shared.iterdir()  # the passing run left nothing behind
+    assert run_folder.name.startswith("run-") and run_folder.stat().st_mode & 0o777 == 0o700
+    (capture,) = [json.loads(p.read_text()) for p in run_folder.glob("capture-*.json")]
+    assert capture["exception"]["message"] == "boom" and capture["host"] and capture["monotonic"] > 0
+    missing = subprocess.run(
+        [*DIAGNOSE, "run", "--no-quiz", str(passing)],
+        capture_output=True,
+        timeout=120,
+        env=env(DIAGNOSE_CAPTURE_DIR=str(tmp_path / "nowhere")),
+    )
+    assert missing.returncode == 2 and b"is not a folder" in missing.stderr
+
+
 # ---------------------------------------------------------------- real launchers (slow)
 
 
