@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -142,19 +141,13 @@ def test_validate_reports_every_broken_file_and_duplicates(tmp_path):
     assert "widget-frobnicated.yaml" not in by_file, by_file.get("widget-frobnicated.yaml")
 
 
+@pytest.mark.timeout(60)  # Python's re would not finish the first search in a lifetime; RE2 takes milliseconds
 def test_catastrophic_regex_is_linear_with_re2(tmp_path):
-    """'(a+)+$' backtracks exponentially in Python's re; RE2 runs it in linear time."""
+    """'(a+)+$' backtracks exponentially in Python's re; RE2 runs it in linear time (no clock read here: a
+    loaded machine must not fail it; bench/ measures speed)."""
     pattern = compile_pattern("(a+)+$")
-    timings = []
     for n in (25_000, 50_000, 100_000, 200_000):
-        text = "a" * n + "b"
-        start = time.perf_counter()
-        for _ in range(5):
-            assert pattern.search(text) is None
-        timings.append((time.perf_counter() - start) / 5)
-    assert timings[2] < 0.05, f"{timings[2] * 1000:.1f} ms on 100,001 characters"
-    # Doubling the input at most roughly doubles the time (with slack for timer noise).
-    assert timings[3] < 8 * timings[1] + 0.002, timings
+        assert pattern.search("a" * n + "b") is None
 
     path = _write(
         tmp_path,

@@ -329,7 +329,7 @@ def _choice_by_words(choices: list[str], text: str) -> int | None:
 
 
 def _word_keys(text: str) -> list[str]:
-    return [token[1] for token in _tokens(text) if token[0] == "word"]
+    return [token.text for token in _tokens(text) if token.kind == "word"]
 
 
 def _squash(text: str) -> str:
@@ -421,36 +421,36 @@ def _normalise(text: str) -> str:
 def _analyse(text: str) -> _Answer:
     # Clause marks are kept beside the words, not between them: "r, in" stays two words apart.
     marks: dict[int, str] = {}
-    tokens = []
+    tokens: list[_Token] = []
     for token in _tokens(text):
-        if token[0] == "stop":
-            marks.setdefault(len(tokens), token[1])
+        if token.kind == "stop":
+            marks.setdefault(len(tokens), token.text)
         else:
             tokens.append(token)
     words: list[str] = []
     positions: dict[str, list[int]] = {}
     numbers: list[_Number] = []
-    for index, (kind, value, about, _) in enumerate(tokens):
-        if kind == "num":
-            number, decimals, tolerance = value
-            if about and not tolerance:
+    for index, token in enumerate(tokens):
+        if token.number is not None:
+            number, decimals, tolerance = token.number
+            if token.about and not tolerance:
                 tolerance = max(0.5 * 10**-decimals, 0.05 * abs(number))
             numbers.append(_Number(number, decimals, tolerance, index))
             positions.setdefault(_number_key(number), []).append(index)
             words.append("")
-        elif kind == "word":
-            words.append(value)
-            positions.setdefault(value, []).append(index)
-            if value in _NUMBER_WORDS:
-                number = float(_NUMBER_WORDS[value])
+        elif token.kind == "word":
+            words.append(token.text)
+            positions.setdefault(token.text, []).append(index)
+            if token.text in _NUMBER_WORDS:
+                number = float(_NUMBER_WORDS[token.text])
                 numbers.append(_Number(number, 0, 0.0, index))
                 positions.setdefault(_number_key(number), []).append(index)
     # "about 8 million": the word before a number marks it as an estimate.
-    for number in numbers:
-        before = words[number.index - 1] if number.index > 0 else ""
-        if before in _ABOUT_WORDS and not number.tolerance:
-            number.tolerance = max(0.5 * 10**-number.decimals, 0.05 * abs(number.value))
-    surface = [token[3] for token in tokens]
+    for estimate in numbers:
+        before = words[estimate.index - 1] if estimate.index > 0 else ""
+        if before in _ABOUT_WORDS and not estimate.tolerance:
+            estimate.tolerance = max(0.5 * 10**-estimate.decimals, 0.05 * abs(estimate.value))
+    surface = [token.surface for token in tokens]
     vocabulary: dict[str, list[int]] = {}
     for index, written in enumerate(surface):
         if len(written) >= 5 and written.isalpha():
@@ -460,21 +460,27 @@ def _analyse(text: str) -> _Answer:
     return _Answer(words, surface, positions, numbers, _negated_positions(words, marks), vocabulary)
 
 
-def _tokens(text: str) -> list[tuple[str, object, bool, str]]:
-    """(kind, value, estimate, surface) per token.
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str  # 'num', 'word' or 'stop' (a clause mark)
+    text: str  # a word's stem, a stop's mark; "" for a number
+    surface: str  # as written
+    number: tuple[float, int, float] | None = None  # a 'num': (value, decimals written, tolerance)
+    about: bool = False  # a 'num' marked as an estimate ("~8M")
 
-    kind 'num': value (number, decimals, tolerance); 'word': its stem; 'stop': a clause mark."""
-    out: list[tuple[str, object, bool, str]] = []
+
+def _tokens(text: str) -> list[_Token]:
+    out: list[_Token] = []
     for match in _TOKEN.finditer(_normalise(text)):
         surface = match.group(0).strip()
         if match.group("num") is not None:
             value = _parse_number(match.group("num"), match.group("mag"))
             if value is not None:
-                out.append(("num", value, bool(match.group("about")), surface))
+                out.append(_Token("num", "", surface, value, bool(match.group("about"))))
         elif match.group("word") is not None:
-            out.append(("word", _stem(match.group("word")), False, surface))
+            out.append(_Token("word", _stem(match.group("word")), surface))
         else:
-            out.append(("stop", surface, False, surface))
+            out.append(_Token("stop", surface, surface))
     return out
 
 
@@ -560,20 +566,20 @@ def _negated_positions(words: list[str], marks: dict[int, str]) -> set[int]:
 
 def _find_variant(variant: str, answer: _Answer, typos: dict[str, str]) -> str | None:
     """The answer's words that say ``variant``, 'negated' when only a negation says it, else None."""
-    tokens = [token for token in _tokens(variant) if token[0] != "stop"]
+    tokens = [token for token in _tokens(variant) if token.kind != "stop"]
     if not tokens:
         return None
-    if len(tokens) == 1 and tokens[0][0] == "num":
-        expected = tokens[0][1][0]
+    if len(tokens) == 1 and tokens[0].number is not None:
+        expected = tokens[0].number[0]
         hits = [n for n in answer.numbers if _same_number(expected, n)]
         return _span(answer, [hits[0].index]) if hits else None
-    if len(tokens) == 1 and tokens[0][1] in _NUMBER_WORDS:
-        value = float(_NUMBER_WORDS[tokens[0][1]])
+    if len(tokens) == 1 and tokens[0].text in _NUMBER_WORDS:
+        value = float(_NUMBER_WORDS[tokens[0].text])
         hits = [n for n in answer.numbers if _same_number(value, n)]
         return _span(answer, [hits[0].index]) if hits else None
-    keys = {}
-    for kind, value, _, written in tokens:
-        keys.setdefault(value if kind == "word" else _number_key(value[0]), written)
+    keys: dict[str, str] = {}
+    for token in tokens:
+        keys.setdefault(token.text if token.number is None else _number_key(token.number[0]), token.surface)
     content = {key: written for key, written in keys.items() if key not in _STOPWORDS} or keys
     says_not = any(key in _NEGATORS for key in content)
     lists = []
