@@ -22,12 +22,14 @@ HELPERS = {"tiny_models", "tiny_tokenizer"}
 SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if p.stem not in HELPERS) + [
     ROOT / "tests" / "data" / "tui" / "scripts" / name for name in ("progress_ok.py", "unknown_error.py")
 ]
-# tqdm's "[00:00<00:00, 3615.45it/s]": elapsed, remaining and rate change between two runs of the same script
+# What changes between two runs of the same script: tqdm's "[00:00<00:00, 3615.45it/s]" (elapsed, remaining,
+# rate) and the random names of temporary folders (tempfile.mkdtemp)
 _TIMINGS = re.compile(rb"\[\d+:\d+(?::\d+)?<[^\]\n]*\]|\d+(?:\.\d+)?(?:it/s|s/it)")
+_TEMPORARY = re.compile(rb"/tmp/[^/\s'\"]+")
 
 
 def _masked(data: bytes) -> bytes:
-    return _TIMINGS.sub(b"<timing>", data)
+    return _TEMPORARY.sub(b"/tmp/<temporary>", _TIMINGS.sub(b"<timing>", data))
 
 
 @pytest.mark.slow
