@@ -179,11 +179,16 @@ def dry_run_findings(seen: dict[str, Any], path: Path) -> list[CheckFinding]:
         error = record.get("error")
         model = f"{record.get('model_class')} ({record.get('model_type')})"
         asked = record["config"].get("target_modules")
-        if error:
+        mismatch = _task_type_mismatch(record)
+        if error and mismatch:
+            mismatch.message = f"the real run raises {error['type']} in get_peft_model: {mismatch.message}"
+            found.append(mismatch)
+            continue
+        if error and "not found in the base model" in error["message"]:
             suggestion = record.get("suggested_target_modules") or []
             found.append(
                 CheckFinding(
-                    "peft-target-modules-not-found" if "not found" in error["message"] else "peft-config-unknown-field",
+                    "peft-target-modules-not-found",
                     _line(record),
                     1,
                     f"the real run raises {error['type']}: {error['message']} -- the LoRA-wrappable layers of this "
@@ -192,6 +197,10 @@ def dry_run_findings(seen: dict[str, Any], path: Path) -> list[CheckFinding]:
                 )
             )
             continue
+        if error:  # another error of get_peft_model: the run's error finding below names it
+            continue
+        if mismatch:
+            found.append(mismatch)
         unmatched = record.get("unmatched") or []
         if unmatched:
             found.append(
@@ -227,7 +236,7 @@ def dry_run_findings(seen: dict[str, Any], path: Path) -> list[CheckFinding]:
                 )
             )
     outcome = seen.get("outcome") or {}
-    if outcome.get("status") == "raised" and not any(r.get("error") for r in seen.get("peft", [])):
+    if outcome.get("status") == "raised" and not any(f.line == _line(r) for r in seen.get("peft", []) for f in found):
         frame = outcome.get("user_frame") or {}
         entry = _kb_entry(outcome.get("traceback") or "")
         found.append(
@@ -264,6 +273,24 @@ def dry_run_findings(seen: dict[str, Any], path: Path) -> list[CheckFinding]:
             )
         )
     return found
+
+
+def _task_type_mismatch(record: dict[str, Any]) -> CheckFinding | None:
+    """task_type that does not fit the model's head (the issue-11 advisor's knowledge of heads)."""
+    from diagnose.advisors._heads import FEATURES, head_of
+
+    given = str(record["config"].get("task_type") or "").rsplit(".", 1)[-1] or None
+    head = head_of(record.get("model_class"))
+    if not given or head is None or head is FEATURES or given in (head.task_type, "FEATURE_EXTRACTION"):
+        return None
+    return CheckFinding(
+        "peft-task-type-mismatch",
+        _line(record),
+        1,
+        f"task_type={given!r} but {record.get('model_class')} is {head.describe}: the training step fails "
+        f"(labels are {head.labels})",
+        f'task_type="{head.task_type}"',
+    )
 
 
 def _kb_entry(traceback_text: str) -> str | None:
