@@ -194,8 +194,10 @@ async def test_the_quiz_grades_an_answer_and_the_rating_feeds_the_scheduler(tmp_
             await wait_until(pilot, lambda: app.focused is answer, 10, "focus on the answer")  # set after a refresh
             await pilot.press(*"GPT-2 has c_attn not q_proj")
             await pilot.press("enter")
-        else:
-            await pilot.press("enter")
+        else:  # a choice question (the one built from this run comes first): pick the highlighted choice
+            choices = panel.query_one("#quiz-choices")
+            await wait_until(pilot, lambda: app.focused is choices, 10, "focus on the choices")
+            await pilot.press("down", "enter")  # nothing is highlighted for the learner: move, then choose
         await pilot.pause()
         assert panel.grade is not None
         assert panel.query_one("#quiz-feedback")
