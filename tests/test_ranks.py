@@ -53,8 +53,9 @@ def by_rank(ranks: dict) -> dict:
 # ---------------------------------------------------------------- real logs (fast)
 
 
-def test_interleaved_torchrun_log_names_rank_1_and_its_family():
-    report = explain_json(DATA / "torchrun-2.13-two-ranks.txt")
+@pytest.mark.parametrize("name", ["torchrun-2.13-two-ranks.txt", "torchrun-2.13-tee.txt"])
+def test_interleaved_torchrun_log_names_rank_1_and_its_family(name):
+    report = explain_json(DATA / name)
     ranks = ranks_of(report)
     assert ranks["root_rank"] == 1
     assert report["diagnoses"][0]["id"] == "peft-target-modules-not-found"
