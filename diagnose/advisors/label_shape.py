@@ -72,6 +72,8 @@ def advise(incident: Incident) -> Advice:
             fixes.append(_token_labels_fix())
         fixes.append(_classifier_instead_fix(head))
     fit, fit_reason = 1.0, None
+    if head is None:  # the loss ran on tensors alone: any shape mistake, not the labels against a head
+        fit, fit_reason = 0.5, "no model head was seen: the loss was computed on tensors alone"
     wrapper_task = PEFT_CLASSES.get(classes.wrapper or "")
     if head is not None and wrapper_task and wrapper_task != head.task_type:
         # the labels fit what the task_type promised; the model class is the mistake (peft-task-type-mismatch)
