@@ -556,8 +556,8 @@ def _launcher_failures(lines: list[tuple[int, str]]) -> list[RankFailure]:
 def _table_failure(entry: dict[str, str], line: int, root_section: bool) -> RankFailure | None:
     rank = _TABLE_RANK.match(entry.get("rank", ""))
     exit_match = _TABLE_EXIT.match(entry.get("exitcode", ""))
-    if not rank:
-        return None
+    if not rank or not exit_match:
+        return None  # a "rank: 3" line of some other log is no failure table
     code = int(exit_match["code"]) if exit_match else None
     signal = _SIGNALS.get(-code) if code is not None and code < 0 else None
     evidence = "\n".join(f"  {key}: {value}" for key, value in entry.items())
