@@ -19,53 +19,120 @@ from tui_helpers import ENTRY_ID, EXAMPLE, ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")]
 
 
-def test_tui_in_a_real_terminal_shows_the_diagnosis_and_the_quiz(tmp_path):
+class Tmux:
+    """One tmux server of this test: start a command in a window of a given size, send keys, read the screen."""
+
+    def __init__(self, tmp_path, columns: int, rows: int, args: list[str]) -> None:
+        self.base = ["tmux", "-L", f"diagnose-test-{os.getpid()}", "-f", "/dev/null"]
+        env = {"DIAGNOSE_USER_DIR": str(tmp_path / "user"), "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color"}
+        command = " ".join(
+            [f"{k}={shlex.quote(v)}" for k, v in env.items()]
+            + [shlex.quote(sys.executable), "-m", "diagnose.cli", "tui", *map(shlex.quote, args)]
+        )
+        subprocess.run(
+            [
+                *self.base,
+                "new-session",
+                "-d",
+                "-s",
+                "tui",
+                "-x",
+                str(columns),
+                "-y",
+                str(rows),
+                "-c",
+                str(ROOT),
+                command,
+            ],
+            check=True,
+        )
+
+    def screen(self) -> str:
+        return subprocess.run(
+            [*self.base, "capture-pane", "-p", "-t", "tui"], capture_output=True, text=True, check=True
+        ).stdout
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            subprocess.run([*self.base, "send-keys", "-t", "tui", key], check=True)
+            # A key right after Escape would be read as alt+key: leave the app time to take Escape alone.
+            time.sleep(1.0 if key == "Escape" else 0.2)
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        shown = ""
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text in shown:
+                return shown
+            time.sleep(0.3)
+        raise AssertionError(f"{text!r} not on screen after {timeout:.0f}s; the screen shows:\n{shown}")
+
+    def wait_without(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text not in shown:
+                return shown
+            time.sleep(0.3)
+        raise AssertionError(f"{text!r} still on screen after {timeout:.0f}s")
+
+    def alive(self) -> bool:
+        return subprocess.run([*self.base, "has-session", "-t", "tui"], capture_output=True).returncode == 0
+
+    def wait_gone(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.alive():
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"the app is still there; the screen shows:\n{self.screen()}")
+
+    def close(self) -> None:
+        subprocess.run([*self.base, "kill-server"], capture_output=True)
+
+
+def test_tui_in_a_real_terminal_shows_the_diagnosis_and_the_quiz_from_the_keyboard(tmp_path):
     from diagnose.kb.loader import load_kb
 
     entry = load_kb([]).get(ENTRY_ID)
     if entry is None:
         pytest.skip("the KB entry is not written yet")
-    socket = f"diagnose-test-{os.getpid()}"
-    tmux = ["tmux", "-L", socket, "-f", "/dev/null"]
-    env = {"DIAGNOSE_USER_DIR": str(tmp_path / "user"), "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color"}
-    command = " ".join(
-        [f"{k}={shlex.quote(v)}" for k, v in env.items()]
-        + [shlex.quote(sys.executable), "-m", "diagnose.cli", "tui", shlex.quote(str(EXAMPLE.relative_to(ROOT)))]
-    )
-
-    def screen() -> str:
-        return subprocess.run(
-            [*tmux, "capture-pane", "-p", "-t", "tui"], capture_output=True, text=True, check=True
-        ).stdout
-
-    def wait_for(text: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        shown = ""
-        while time.monotonic() < deadline:
-            shown = screen()
-            if text in shown:
-                return shown
-            time.sleep(0.5)
-        raise AssertionError(f"{text!r} not on screen after {timeout:.0f}s; the screen shows:\n{shown}")
-
-    subprocess.run(
-        [*tmux, "new-session", "-d", "-s", "tui", "-x", "100", "-y", "30", "-c", str(ROOT), command], check=True
-    )
+    tmux = Tmux(tmp_path, 100, 30, [str(EXAMPLE.relative_to(ROOT))])
     try:
-        wait_for("running", 60)
-        shown = wait_for(entry.title[:40], 240)
+        tmux.wait_for("running", 60)
+        shown = tmux.wait_for(entry.title[:40], 240)
         assert "target_modules" in shown and "exited 1" in shown
-        subprocess.run([*tmux, "send-keys", "-t", "tui", "3"], check=True)
+        assert "┏" in shown  # the diagnosis pane has the focus (heavy frame) after the automatic switch
+        assert "a Apply" in shown and "s Stop" not in shown  # the footer: the keys that apply now
+        tmux.keys("Tab", "Tab", "Tab", "Tab")  # Tab moves through the fixes
+        tmux.keys("3")
         question = entry.quiz[0].question.split()[:4] if entry.quiz else ["Question"]
-        wait_for(" ".join(question), 30)
-        subprocess.run([*tmux, "send-keys", "-t", "tui", "C-q"], check=True)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            alive = subprocess.run([*tmux, "has-session", "-t", "tui"], capture_output=True)
-            if alive.returncode != 0:
-                break
-            time.sleep(0.3)
-        else:
-            raise AssertionError("the app did not quit on ctrl+q")
+        tmux.wait_for(" ".join(question), 30)
+        tmux.keys("?")
+        tmux.wait_for("Keys here", 30)
+        tmux.keys("G")  # the help scrolls to its end
+        tmux.wait_for("shows the hint", 30)
+        tmux.keys("q")
+        tmux.keys("C-q")  # nothing runs: quits at once
+        tmux.wait_gone(15)
     finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
+        tmux.close()
+
+
+def test_a_run_is_only_ended_after_stop_the_run_and_quit_is_answered(tmp_path):
+    tmux = Tmux(tmp_path, 80, 24, ["tests/data/tui/scripts/endless.py"])
+    try:
+        tmux.wait_for("running", 60)
+        tmux.keys("Escape", "Escape")  # never ends a run
+        tmux.keys("C-q")
+        tmux.wait_for("Stop the run and quit?", 30)
+        tmux.keys("Escape")  # no: the dialog goes, the run goes on
+        shown = tmux.wait_without("Stop the run and quit?", 30)
+        assert "running" in shown
+        tmux.keys("q")  # q asks the same while the run goes
+        tmux.wait_for("Stop the run and quit?", 30)
+        tmux.keys("y")
+        tmux.wait_gone(15)
+    finally:
+        tmux.close()

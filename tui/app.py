@@ -26,13 +26,14 @@ from diagnose.errors import UsageError
 class DiagnoseApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "lora-diagnose"
+    # Letters that vim users move with (h j k l g G) are left to the panes; KB is b, History i.
     BINDINGS = [
         Binding("question_mark", "help", "Help"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("x", "explain", "Explain a traceback", show=False),
-        Binding("k", "kb", "Knowledge base", show=False),
+        Binding("b", "kb", "Knowledge base", show=False),
         Binding("v", "review", "Review questions", show=False),
-        Binding("h", "history", "History", show=False),
+        Binding("i", "history", "History", show=False),
         Binding("ctrl+t", "toggle_theme", "Light/dark theme", show=False),
     ]
 
@@ -62,11 +63,45 @@ class DiagnoseApp(App):
         self._kb_lock = threading.Lock()
 
     def on_mount(self) -> None:
+        from diagnose.tui import settings
         from diagnose.tui.screens.start import StartScreen
 
+        if self.no_color:  # NO_COLOR: a theme whose every colour stays readable once made grey
+            self.register_theme(settings.NO_COLOR_THEME)
+            self.theme = settings.NO_COLOR_THEME.name
+        else:
+            self.theme = settings.saved_theme(self.available_themes) or self.theme
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.push_screen(StartScreen())
         if self.target:
             self.run_target(self.target)
+
+    def _theme_changed(self, theme) -> None:
+        from diagnose.tui import settings
+
+        if not self.no_color:
+            error = settings.save_theme(theme.name)
+            if error:
+                self.notify(f"theme not saved: {error}", severity="warning")
+
+    async def action_quit(self) -> None:
+        """Quit; while a run is going, only after "Stop the run and quit?" is answered yes."""
+        from diagnose.tui.screens.confirm import ConfirmScreen
+
+        running = [screen for screen in self.screen_stack if getattr(screen, "running", False)]
+        if not running:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return  # the question is on screen already
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                for screen in running:
+                    screen.end_for_exit()
+                self.exit()
+
+        self.push_screen(ConfirmScreen("Stop the run and quit?", yes="Stop and quit", no="Keep running"), answered)
 
     # -- the engine, as the screens use it (call from worker threads: loading and matching take time)
 
@@ -142,29 +177,33 @@ class DiagnoseApp(App):
     def action_explain(self) -> None:
         from diagnose.tui.screens.explain import ExplainScreen
 
-        self.push_screen(ExplainScreen())
+        if not isinstance(self.screen, ExplainScreen):
+            self.push_screen(ExplainScreen())
 
     def action_kb(self) -> None:
         from diagnose.tui.screens.kb import KBScreen
 
-        self.push_screen(KBScreen())
+        if not isinstance(self.screen, KBScreen):
+            self.push_screen(KBScreen())
 
     def action_review(self) -> None:
         from diagnose.tui.screens.review import ReviewScreen
 
-        self.push_screen(ReviewScreen())
+        if not isinstance(self.screen, ReviewScreen):
+            self.push_screen(ReviewScreen())
 
     def action_history(self) -> None:
         from diagnose.tui.screens.history import HistoryScreen
 
-        self.push_screen(HistoryScreen())
+        if not isinstance(self.screen, HistoryScreen):
+            self.push_screen(HistoryScreen())
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Every key binding of the current screen and of the app is also a palette command."""
-        from diagnose.tui.screens.help import bindings_of
+        from diagnose.tui.screens.help import applies, bindings_of
 
         seen = set()
         for node, binding in [(screen, b) for b in bindings_of(screen)] + [(self, b) for b in bindings_of(self)]:
@@ -173,8 +212,9 @@ class DiagnoseApp(App):
                 or binding.description in seen
                 or binding.action == "help"
                 or (node is screen and binding.action.startswith("app."))
+                or not applies(node, binding)
             ):
-                continue  # app actions are listed once, under the app's own (full) names
+                continue  # app actions are listed once, under the app's own (full) names; only what applies now
             seen.add(binding.description)
             yield SystemCommand(
                 binding.description, f"key: {self.get_key_display(binding)}", partial(node.run_action, binding.action)
@@ -193,11 +233,15 @@ def make_app(target: Sequence[str] = (), kb_dirs: Sequence[str] = (), **options)
 
 def run_app(target: list[str], kb_dirs: list[str]) -> int:
     """Entry point of ``diagnose tui [TARGET...]``."""
+    import signal
+
     from diagnose.runner import build_command
 
     app = make_app(target, kb_dirs)
     if app.target:
-        build_command(app.target)  # a missing script is a usage error before the screen is taken over
+        build_command(app.target, "diagnose tui")  # a missing script is a usage error before the screen is taken
+    # The terminal closed: leave as on ctrl+q, so a run is ended and its capture folder removed.
+    signal.signal(signal.SIGHUP, lambda signum, frame: app.call_later(app.exit))
     app.run()
     return app.return_code or 0
 

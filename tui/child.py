@@ -39,6 +39,12 @@ class Child(Protocol):
 
     def send_signal(self, signum: int) -> None: ...
 
+    def resize(self, columns: int, rows: int) -> None:
+        """The terminal the child sees changed size (the app's window did)."""
+
+    def abandon(self) -> None:
+        """The app is leaving: end the child and leave nothing of the run behind."""
+
     def wait(self) -> RunResult: ...
 
 
@@ -58,7 +64,7 @@ class PtyChild:
         import pty
         import termios
 
-        self.command, self.script = build_command(target)  # UsageError for a missing script/command
+        self.command, self.script = build_command(target, "diagnose tui")  # UsageError for a missing script/command
         self.capture_dir = tempfile.mkdtemp(prefix="diagnose-capture-")
         os.chmod(self.capture_dir, 0o700)
         self._tail = bytearray()
@@ -128,6 +134,20 @@ class PtyChild:
             os.killpg(self._process.pid, signum)
         except (ProcessLookupError, PermissionError):
             pass
+
+    def resize(self, columns: int, rows: int) -> None:
+        """New window size on the pty, and SIGWINCH: the child has no controlling terminal (a session of
+        its own), so the kernel does not send it; tqdm and rich read the new size when it arrives."""
+        if self._master is None:
+            return
+        _set_window_size(self._master, columns, rows)
+        self.send_signal(signal.SIGWINCH)
+
+    def abandon(self) -> None:
+        """SIGTERM to the process group, and the capture folder removed now (the app may exit before
+        the reader thread gets to ``wait``)."""
+        self.send_signal(signal.SIGTERM)
+        shutil.rmtree(self.capture_dir, ignore_errors=True)
 
     @property
     def running(self) -> bool:

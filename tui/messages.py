@@ -71,6 +71,12 @@ class PatchApplied(Message):
     path: str
     backup: str | None
     rerun: bool
+    patched_sha256: str = ""  # of the script as the patch left it: Undo refuses if it changed since
+
+
+@dataclass
+class PatchUndone(Message):
+    path: str
 
 
 @dataclass

@@ -53,7 +53,7 @@ class ReplayRunner:
 
         key = target[0] if target else ""
         if key not in self.recordings:
-            raise UsageError(f"diagnose run: no such script: {key}")
+            raise UsageError(f"diagnose tui: no such script: {key}")
         self.started.append(list(target))
         return ReplayChild(self.recordings[key], self.delay)
 
@@ -68,11 +68,12 @@ class ReplayChild:
         self._next = 0
         self._stopped: int | None = None
         self._wake = threading.Event()
+        self.sizes: list[tuple[int, int]] = []  # what resize() was told, for the tests
 
     def read(self, timeout: float) -> bytes | None:
         if self._stopped is not None or self._next >= len(self.recording.chunks):
             return None
-        if self.delay and self._next:
+        if self.delay:
             if self._wake.wait(self.delay):
                 return None
         chunk = self.recording.chunks[self._next]
@@ -80,8 +81,16 @@ class ReplayChild:
         return chunk
 
     def send_signal(self, signum: int) -> None:
+        if signum == signal.SIGWINCH:  # a resize, not a stop
+            return
         self._stopped = signum
         self._wake.set()
+
+    def resize(self, columns: int, rows: int) -> None:
+        self.sizes.append((columns, rows))
+
+    def abandon(self) -> None:
+        self.send_signal(signal.SIGTERM)
 
     def wait(self) -> RunResult:
         if self._stopped is not None and self._next < len(self.recording.chunks):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from diagnose.tui.widgets.lists import VIM_SCROLL_BINDINGS
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Markdown
 
@@ -14,7 +15,24 @@ INTRO = """\
 Runs your LoRA fine-tuning script, catches the error, explains it for *your*
 model, proposes fixes (a patch of the script when it can) and asks a question
 so the lesson sticks.  Every command is also in the command palette
-(**ctrl+p**).
+(**ctrl+p**).  This help scrolls: **j**/**k**, arrows, PageUp/PageDown.
+"""
+
+MOVING = """
+## Moving around
+
+| Key | Action |
+|---|---|
+| `tab` / `shift+tab` | next / previous pane, fix, button |
+| `enter` / `space` | open a fix, press a button, pick a list entry |
+| `j` `k` / arrows | scroll the log or the diagnosis, move in a list |
+| `g` / `G` | top / bottom (`G` in the log follows new output again) |
+| `pageup` / `pagedown` | a page |
+| `ctrl+c` | stop the run (on the run screen) |
+| `ctrl+q` | quit (asks first while a run is going) |
+
+In the quiz: `a`-`d` or `1`-`4` answer a choice question, `1`-`4` rate
+yourself after the answer, `ctrl+g` shows the hint.
 """
 
 
@@ -25,9 +43,20 @@ def bindings_of(node) -> list[Binding]:
     for cls in classes:
         if not getattr(cls, "_inherit_bindings", True):
             found = []
-        for binding in Binding.make_bindings(cls.__dict__.get("BINDINGS", [])):
-            found = [b for b in found if b.key != binding.key] + [binding]
+        own = list(Binding.make_bindings(cls.__dict__.get("BINDINGS", [])))
+        keys = {binding.key for binding in own}  # a key may have two bindings (check_action picks one)
+        found = [b for b in found if b.key not in keys] + own
     return found
+
+
+def applies(node, binding: Binding) -> bool:
+    """Whether ``binding`` does something now on ``node`` (its ``check_action`` says so)."""
+    from textual.actions import parse
+
+    target, name, parameters = parse(binding.action)
+    if target == "app":
+        node = node.app
+    return bool(node.check_action(name, parameters))
 
 
 def key_table(screen: Screen) -> str:
@@ -43,6 +72,12 @@ def key_table(screen: Screen) -> str:
     return "| Key | Action |\n|---|---|\n" + "\n".join(rows)
 
 
+class HelpBody(VerticalScroll):
+    """The help text; focused, so the keys scroll it."""
+
+    BINDINGS = VIM_SCROLL_BINDINGS
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
@@ -51,5 +86,8 @@ class HelpScreen(ModalScreen[None]):
         self.below = below
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="help"):
-            yield Markdown(INTRO + "\n## Keys here\n\n" + key_table(self.below))
+        with HelpBody(id="help"):
+            yield Markdown(INTRO + "\n## Keys here\n\n" + key_table(self.below) + "\n" + MOVING)
+
+    def on_mount(self) -> None:
+        self.query_one(HelpBody).focus()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from diagnose.tui.history import short_command
+from diagnose.tui.widgets.lists import VimDataTable
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,11 +15,15 @@ from diagnose.report import Report
 
 
 class HistoryScreen(Screen):
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("enter", "open", "Reopen", show=True)]
+    BINDINGS = [
+        Binding("enter", "open", "Reopen", show=True),
+        Binding("escape", "back", "Back", show=False),
+        Binding("q", "back", "Back"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Static(Text("History of incidents", style="bold"), id="status")
-        yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield VimDataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

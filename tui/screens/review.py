@@ -12,7 +12,7 @@ from textual.widgets import Footer, Static
 
 
 class ReviewScreen(Screen):
-    BINDINGS = [Binding("escape", "back", "Back")]
+    BINDINGS = [Binding("escape", "back", "Back", show=False), Binding("q", "back", "Back")]
 
     def __init__(self, include_all: bool = False) -> None:
         super().__init__()
@@ -24,6 +24,7 @@ class ReviewScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.watch(self.query_one(QuizPanel), "progress", self._moved, init=False)
         self.pick()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="quiz-pick")
@@ -42,8 +43,13 @@ class ReviewScreen(Screen):
             "Nothing is due. Questions come from the errors you have met; run a script or explain a traceback first."
         )
         await self.query_one(QuizPanel).set_items(items, empty=empty, focus=True)
+
+    def _moved(self, progress: tuple[int, int]) -> None:
+        """The count goes down as questions are answered or skipped."""
+        index, total = progress
+        left = total - index
         self.query_one("#status", Static).update(
-            Text.assemble(("Review questions", "bold"), (f"   {len(items)} to go" if items else "", "dim"))
+            Text.assemble(("Review questions", "bold"), (f"   {left} to go" if left else "", "dim"))
         )
 
     def action_back(self) -> None:

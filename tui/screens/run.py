@@ -13,22 +13,22 @@ from __future__ import annotations
 import shlex
 import signal
 import threading
+from pathlib import Path
 
 from diagnose.tui.child import STOP_SIGNALS
 from diagnose.tui.lines import LineAssembler
 from diagnose.tui.messages import (
-    ApplyPatch,
     Diagnosed,
     OutputBatch,
-    PatchApplied,
     RunFailedToStart,
     RunFinished,
     RunStarted,
 )
-from diagnose.tui.screens.report import REPORT_BINDINGS, ReportScreen
-from rich.text import Text
-from textual import work
+from diagnose.tui.screens.report import ReportScreen, report_bindings
+from textual import events, work
 from textual.binding import Binding
+from textual.content import Content
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from diagnose.errors import DiagnoseError
@@ -39,17 +39,21 @@ READ_TIMEOUT = 0.05
 READ_AHEAD_LINES = 20_000  # lines parsed ahead while the screen is busy with the previous batch
 
 
-class RunScreen(ReportScreen, inherit_bindings=False):
+class RunScreen(ReportScreen):
+    # Only the keys that apply now are live and in the footer (check_action): Stop and Ctrl+C while
+    # the child runs, Rerun after it ended; q quits (after a confirmation) while it runs, else goes back.
     BINDINGS = [
         Binding("s", "stop", "Stop"),
+        Binding("ctrl+c", "stop", "Stop", show=False, priority=True),
         Binding("r", "rerun", "Rerun"),
-        *[b for b in REPORT_BINDINGS if b.key not in ("f", "escape")],
+        *[binding for binding in report_bindings("Output") if binding.key != "q"],
+        Binding("A", "apply_patch(True)", "Apply and rerun", show=False),
         Binding("f", "toggle_follow", "Follow"),
-        Binding("escape", "back", "Back", show=False),
-        Binding("a", "apply_patch", "Apply patch", show=False),
-        Binding("A", "apply_patch(True)", "Apply patch and rerun", show=False),
+        Binding("q", "quit_run", "Quit"),
+        Binding("q", "back", "Back"),
     ]
     LOG_TITLE = "Output"
+    CAN_RERUN = True
 
     def __init__(self, target: list[str]) -> None:
         super().__init__(title=shlex.join(target))
@@ -64,6 +68,7 @@ class RunScreen(ReportScreen, inherit_bindings=False):
         self._taken = threading.Event()
         self._taken.set()
         self._pending_rerun = False
+        self.patched_run = False  # this run is of a script the screen patched
 
     async def on_mount(self) -> None:
         await super().on_mount()
@@ -75,11 +80,38 @@ class RunScreen(ReportScreen, inherit_bindings=False):
     def start(self) -> None:
         self.state, self.result, self.stop_requested, self._stop_signals = "starting", None, False, 0
         self.started_at, self.ended_at = self.app.clock(), None
+        self.patched_run = self.applied is not None
         self._taken.set()
-        self.log_view.clear()
+        self.query_one("#search", Input).display = False
+        self.log_view.clear()  # the search goes with the old output
+        self.query_one("#starting").display = True  # until the first output (torch alone takes seconds)
+        self.show_banner(
+            Content.assemble("Running the patched script…   ", ("u", "bold"), " undoes the patch")
+            if self.patched_run
+            else None
+        )
+        # The last run's diagnosis and question are gone: they were about output no longer shown.
+        self.run_worker(self.diagnosis_panel.show_waiting("Running…", busy=True), group="panel")
+        self.run_worker(self.quiz_panel.set_items([], empty="The quiz appears after a diagnosis."), group="panel")
+        self.report = None
+        self.action_tab("log")
         self.update_status()
-        width = max(self.log_view.scrollable_content_region.width, self.app.size.width - 2, 40)
-        self.run_child(self.target, width, max(self.app.size.height - 6, 10))
+        self.refresh_bindings()
+        columns, rows = self.child_size()
+        self.run_child(self.target, columns, rows)
+
+    def child_size(self) -> tuple[int, int]:
+        """The terminal the child sees: as wide as the log, as tall as the app less its chrome."""
+        width = self.log_view.scrollable_content_region.width or self.app.size.width - 4
+        return max(width, 40), max(self.app.size.height - 8, 10)
+
+    def on_resize(self, event: events.Resize) -> None:
+        if self.child is not None and self.running:
+            self.call_after_refresh(self._resize_child)
+
+    def _resize_child(self) -> None:
+        if self.child is not None and self.running:
+            self.child.resize(*self.child_size())
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="child")
     def run_child(self, target: list[str], columns: int, rows: int) -> None:
@@ -130,32 +162,55 @@ class RunScreen(ReportScreen, inherit_bindings=False):
         if result.failed and not self.stop_requested:
             self.post_message(Diagnosed(app.diagnose_run(result)))
 
+    def output_arrived(self) -> None:
+        self.query_one("#starting").display = False
+
     def on_output_batch(self, message: OutputBatch) -> None:
+        self.output_arrived()
         self.log_view.append(message.lines, message.live)
         self._taken.set()
 
     def on_run_started(self, message: RunStarted) -> None:
         self.state = "running"
         self.update_status()
+        self.refresh_bindings()
 
     async def on_run_failed_to_start(self, message: RunFailedToStart) -> None:
         self.state = "failed-to-start"
         self.ended_at = self.app.clock()
+        self.output_arrived()
         self.log_view.append([f"Could not start: {message.error}"])
+        await self.diagnosis_panel.show_waiting("The command could not start, so there is nothing to diagnose.")
         self.update_status()
+        self.refresh_bindings()
 
     async def on_run_finished(self, message: RunFinished) -> None:
         self.result = message.result
         self.state = "exited"
         self.ended_at = self.app.clock()
         self.child = None
+        self.output_arrived()
         self.update_status()
+        self.refresh_bindings()
         if not message.result.failed:
-            await self.diagnosis_panel.show_waiting("The run succeeded: nothing to diagnose.")
+            if self.patched_run and self.applied is not None:
+                fixed = Content.assemble(
+                    ("Fixed: exit 0", "bold"),
+                    f"   the patched {Path(self.applied.path).name} ran to the end.   ",
+                    ("u", "bold"),
+                    " Undo puts the original back.",
+                )
+                self.show_banner(fixed, classes="fixed")
+                await self.diagnosis_panel.show_waiting(fixed)
+            else:
+                self.show_banner(None)
+                await self.diagnosis_panel.show_waiting("The run succeeded: nothing to diagnose.")
         elif self.stop_requested:
+            self.show_banner(None)
             await self.diagnosis_panel.show_waiting("You stopped the run, so there is nothing to diagnose.")
         else:
-            await self.diagnosis_panel.show_waiting("Diagnosing…")
+            self.show_banner(None)
+            await self.diagnosis_panel.show_waiting("Diagnosing…", busy=True)
         if self._pending_rerun:
             self._pending_rerun = False
             self.start()
@@ -168,8 +223,14 @@ class RunScreen(ReportScreen, inherit_bindings=False):
             self.update_status()
 
     def on_unmount(self) -> None:
+        self.end_for_exit()
+
+    def end_for_exit(self) -> None:
+        """Leaving the app ends the run it started: stopped by the user, so it is not diagnosed or recorded,
+        and nothing of it (process group, capture folder) stays behind."""
         if self.child is not None and self.running:
-            self.child.send_signal(signal.SIGTERM)  # leaving the app ends the run it started
+            self.stop_requested = True
+            self.child.abandon()
 
     # -- status
 
@@ -177,7 +238,7 @@ class RunScreen(ReportScreen, inherit_bindings=False):
     def running(self) -> bool:
         return self.state in ("starting", "running", "stopping")
 
-    def status_text(self) -> Text:
+    def status_text(self) -> Content:
         end = self.ended_at if self.ended_at is not None else self.app.clock()
         elapsed = max(0.0, end - self.started_at) if self.started_at is not None else 0.0
         status, style = self._status()
@@ -186,32 +247,59 @@ class RunScreen(ReportScreen, inherit_bindings=False):
         matches = ""
         if log is not None and log.match_count:
             matches = f"   match {log.current_match + 1}/{log.match_count}"
-        return Text.assemble(
+        return Content.assemble(
             (self.heading, "bold"),
             "   ",
             (status, style),
-            (f"   {elapsed:.0f}s", "dim"),
-            (follow, "yellow"),
-            (matches, "dim"),
+            (f"   {elapsed:.0f}s", "$text-muted"),
+            (follow, "$warning"),
+            (matches, "$text-muted"),
         )
+
+    # Failures are bold and underlined as well as red: readable without colour (NO_COLOR).
+    FAILED = "bold underline $error"
 
     def _status(self) -> tuple[str, str]:
         if self.state == "starting":
-            return "starting", "dim"
+            return "starting…", "$text-muted"
         if self.state == "running":
-            return "running", "bold cyan"
+            return "running", "bold $accent"
         if self.state == "stopping":
-            return f"stopping ({signal.Signals(self._last_signal).name} sent)", "bold yellow"
+            return f"stopping ({signal.Signals(self._last_signal).name} sent)", "bold $warning"
         if self.state == "failed-to-start":
-            return "could not start", "bold red"
+            return "could not start", self.FAILED
         result = self.result
         if result is None:
-            return "ended", "dim"
+            return "ended", "$text-muted"
         if result.signal is not None:
-            return f"killed by {result.signal_name}", "bold red"
+            return f"killed by {result.signal_name}", self.FAILED
         if result.exit_code == 0:
-            return "exited 0", "bold green"
-        return f"exited {result.exit_code}", "bold red"
+            return "exited 0", "bold $success"
+        return f"exited {result.exit_code}", self.FAILED
+
+    # -- which keys apply now
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "stop":
+            return self.running
+        if action in ("rerun", "back"):
+            return not self.running
+        if action == "quit_run":
+            return self.running
+        if action == "toggle_follow":
+            return self.running
+        return super().check_action(action, parameters)
+
+    def action_escape(self) -> None:
+        if self.close_search():
+            return
+        if self.running:  # Escape is easy to hit: it never ends a run
+            self.notify("The run is still going: s stops it, q or ctrl+q quits (after asking).")
+            return
+        self.action_back()
+
+    async def action_quit_run(self) -> None:
+        await self.app.action_quit()
 
     # -- stop / rerun
 
@@ -242,54 +330,9 @@ class RunScreen(ReportScreen, inherit_bindings=False):
             return
         self.start()
 
-    # -- patches
+    def rerun_after_patch(self) -> None:
+        self.action_rerun()
 
-    def action_apply_patch(self, rerun: bool = False) -> None:
-        best = self.report.diagnoses[0] if self.report and self.report.diagnoses else None
-        if best is None or best.patch is None:
-            self.notify("No patch to apply.")
-            return
-        from diagnose.tui import patching
-
-        if patching.applier() is None:
-            self.notify("Applying patches is not available in this installation.", severity="warning")
-            return
-        self.post_message(ApplyPatch(best.patch, rerun=rerun))
-
-    async def on_apply_patch(self, message: ApplyPatch) -> None:
-        from pathlib import Path
-
-        from diagnose.tui.screens.confirm import ConfirmScreen
-
-        patch = message.patch
-        question = (
-            f"Apply the patch to {Path(patch.path).name}?\n\n{patch.title} [{patch.safety}]: "
-            f"{patch.safety_reason}\n\nA backup of the script is kept."
-        )
-        if message.rerun:
-            question += " The script runs again afterwards."
-
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.apply_patch(patch, message.rerun)
-
-        self.app.push_screen(ConfirmScreen(question, yes="Apply" + (" and rerun" if message.rerun else "")), confirmed)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="patch")
-    def apply_patch(self, patch, rerun: bool) -> None:
-        from diagnose.tui import patching
-
-        try:
-            applied = patching.apply(patch)
-        except DiagnoseError as error:  # the engine refused (script changed, read-only…): nothing written
-            self.app.call_from_thread(self.notify, f"Not patched: {error}", severity="error", timeout=10)
-            return
-        self.post_message(PatchApplied(str(applied.path), str(applied.backup), rerun))
-
-    def on_patch_applied(self, message: PatchApplied) -> None:
-        from pathlib import Path
-
-        backup = f"; backup: {Path(message.backup).name}" if message.backup else ""
-        self.notify(f"Patched {Path(message.path).name}{backup}")
-        if message.rerun:
-            self.action_rerun()
+    def action_toggle_follow(self) -> None:
+        self.log_view.follow = not self.log_view.follow
+        self.update_status()

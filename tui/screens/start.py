@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from diagnose.tui.widgets.lists import VimDirectoryTree
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,27 +18,38 @@ from textual.widgets import Button, DirectoryTree, Footer, Static
 SKIPPED_DIRS = {"__pycache__", "node_modules", "site-packages"}
 
 
-class ScriptTree(DirectoryTree):
+def shown(path: Path) -> bool:
+    """Folders and ``.py`` files; hidden folders and caches left out."""
+    if path.name.startswith(".") or path.name in SKIPPED_DIRS or path.name.endswith(".egg-info"):
+        return False
+    try:
+        return path.is_dir() or path.suffix == ".py"
+    except OSError:
+        return False
+
+
+def has_scripts(folder: Path) -> bool:
+    """Whether the tree would show anything in ``folder``."""
+    try:
+        return any(shown(path) for path in folder.iterdir())
+    except OSError:
+        return False
+
+
+class ScriptTree(VimDirectoryTree):
     """Folders and ``.py`` files only; hidden folders and caches left out."""
 
     def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
-        for path in paths:
-            if path.name.startswith(".") or path.name in SKIPPED_DIRS or path.name.endswith(".egg-info"):
-                continue
-            try:
-                if path.is_dir() or path.suffix == ".py":
-                    yield path
-            except OSError:
-                continue
+        return [path for path in paths if shown(path)]
 
 
 class StartScreen(Screen):
     BINDINGS = [
         # Short labels for the footer; the palette lists the app's own bindings with full names.
         Binding("x", "app.explain", "Explain"),
-        Binding("k", "app.kb", "KB"),
+        Binding("b", "app.kb", "KB"),
         Binding("v", "app.review", "Review"),
-        Binding("h", "app.history", "History"),
+        Binding("i", "app.history", "History"),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -50,8 +62,17 @@ class StartScreen(Screen):
         )
         with Horizontal(id="start"):
             with Vertical(id="scripts"):
-                yield Static("Pick a script to run (Enter)", classes="section")
-                yield ScriptTree(self.app.start_dir, id="tree")
+                folder = self.app.start_dir
+                if has_scripts(folder):
+                    yield Static("Pick a script to run (Enter)", classes="section")
+                    yield ScriptTree(folder, id="tree")
+                else:
+                    yield Static(
+                        f"No Python scripts in {folder.resolve().name or folder}.\n\nStart diagnose tui in your "
+                        "project's folder, or give it the script: diagnose tui train.py",
+                        classes="placeholder",
+                        id="no-scripts",
+                    )
             with Vertical(id="menu"):
                 yield Static("Or", classes="section")
                 yield Button("Explain a pasted traceback", id="explain", compact=True)
@@ -62,10 +83,12 @@ class StartScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        tree = self.query_one(ScriptTree)
-        tree.show_root = False
-        tree.guide_depth = 2
-        tree.focus()
+        for tree in self.query(ScriptTree):
+            tree.show_root = False
+            tree.guide_depth = 2
+            tree.focus()
+        if not self.query(ScriptTree):
+            self.query_one("#menu Button").focus()
         self.count_due()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="due")

@@ -63,8 +63,10 @@ class LogView(ScrollView, can_focus=True):
     LogView > .log-view--root-rank { background: $error 15%; }
     """
     BINDINGS = [
-        Binding("end", "follow_end", "Follow", show=False),
-        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end,G", "follow_end", "Follow", show=False),
+        Binding("home,g", "scroll_home", "Top", show=False),
+        Binding("j", "scroll_down", "Scroll down", show=False),
+        Binding("k", "scroll_up", "Scroll up", show=False),
         Binding("R", "cycle_rank", "Rank filter", show=False),
     ]
 
@@ -136,7 +138,7 @@ class LogView(ScrollView, can_focus=True):
         self.live = []
         self._widest = 0
         self._cache.clear()
-        self._matches, self._current, self.evidence_line = [], -1, None
+        self._search, self._matches, self._current, self.evidence_line = None, [], -1, None
         self.root_rank, self.rank_filter, self._shown = None, None, []
         self._update_size()
         self.follow = True
@@ -184,6 +186,11 @@ class LogView(ScrollView, can_focus=True):
     def _find_in(self, lines: list[str], first: int) -> None:
         term = self._search
         self._matches.extend(first + i for i, line in enumerate(lines) if term in plain(line).casefold())
+
+    @property
+    def search_term(self) -> str | None:
+        """What the log is searched for (case-folded), None when no search is on."""
+        return self._search
 
     @property
     def match_count(self) -> int:
