@@ -631,7 +631,15 @@ def _edits(a: str, b: str, limit: int) -> int:
 
 
 def _span(answer: _Answer, indexes: list[int]) -> str:
-    return " … ".join(answer.surface[i] for i in sorted(indexes))
+    """The matched words as written: neighbours joined by a space, gaps by an ellipsis."""
+    out = ""
+    previous = None
+    for index in sorted(set(indexes)):
+        if previous is not None:
+            out += " " if index == previous + 1 else " … "
+        out += answer.surface[index]
+        previous = index
+    return out
 
 
 def _same_number(expected: float, given: _Number) -> bool:
