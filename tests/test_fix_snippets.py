@@ -84,3 +84,20 @@ def test_runnable_fix_works_in_its_example(runner, entry_id, number, fix):
 
 def test_the_kb_has_runnable_fixes_for_the_cpu_families():
     assert len({entry_id for entry_id, _, _ in RUNNABLE}) >= 5
+
+
+@pytest.mark.slow
+def test_a_snippet_calling_a_deprecated_api_is_caught(runner):
+    """The check itself: the old name of activation checkpointing warns (transformers 5.24) and is reported."""
+    pytest.importorskip("torch")
+    deprecated = Fix(
+        title="old API",
+        safety="safe",
+        safety_reason="-",
+        body='```python\nmodel.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})\n```',
+        runnable={"example": "examples/no-grad-fn.py", "after": "model.train()", "expect": "runs"},
+    )
+    example = ROOT / deprecated.runnable.example
+    source, lines = apply_snippet(example.read_text(encoding="utf-8"), deprecated)
+    run = runner.run(example, source, lines, [])
+    assert any("gradient_checkpointing_enable" in w for w in run.warnings), run.warnings

@@ -21,6 +21,16 @@ from diagnose.report import Advice, Finding, FixView
 _NO_GRAD = re.compile(r"^(\s*)(?:with\s+.*\b(?:no_grad|inference_mode)\s*\(|@.*\b(?:no_grad|inference_mode)\b)")
 
 
+# The entry's static fixes that fit each cause (titles as in kb/no-grad-fn.yaml); the others are about
+# another cause and would contradict the tailored fix.
+CHECK = "Check that something is trainable before training"
+STATIC_BY_CAUSE = {
+    "inference-mode": [CHECK],
+    "no-grad-block": [CHECK],
+    "checkpointing-frozen-inputs": ["Make the inputs of checkpointed layers require grad", CHECK],
+}
+
+
 def advise(incident: Incident) -> Advice:
     state = _trainable.read(incident)
     no_grad = _no_grad_block(incident)
@@ -86,7 +96,12 @@ def advise(incident: Incident) -> Advice:
                 ),
             )
         )
-    return Advice(findings=findings, fixes=fixes, params={"model_var": var, "cause": cause})
+    return Advice(
+        findings=findings,
+        fixes=fixes,
+        params={"model_var": var, "cause": cause},
+        static=STATIC_BY_CAUSE.get(cause),
+    )
 
 
 def _checkpointing(incident: Incident) -> bool:

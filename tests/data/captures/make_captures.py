@@ -33,6 +33,8 @@ DEFAULT = [
     "peft-model-missing-attribute", "more/peft-model-missing-attribute/config-get-submodules",
     "dtype-mismatch", "fp16-unscale", "device-mismatch", "cpu-out-of-memory",
     "scripts/device-mismatch-meta-embedding", "scripts/dtype-mismatch-inputs-embeds", "scripts/merge-on-base",
+    "peft-target-modules-not-found", "more/peft-target-modules-not-found/llama-bert-names",
+    "embedding-index-out-of-range", "meta-tensor-weights", "adapter-size-mismatch", "peft-task-type-mismatch",
 ]
 
 
