@@ -20,6 +20,7 @@ computed answer against the real library.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -498,6 +499,291 @@ def _shapes_build(params: Mapping[str, Any]) -> QuizQuestion:
     )
 
 
+# ---------------------------------------------------------------- device mismatch: where your parameters are
+
+PLACES_ID = "your-parameter-places"
+
+
+def _device_counts(places: Mapping[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for place, count in places.items():
+        number = _number(count)
+        if number is not None and isinstance(place, str):
+            device = place.split("/", 1)[0]
+            out[device] = out.get(device, 0) + int(number)
+    return out
+
+
+def _places_extract(facts: Mapping[str, Any]) -> dict | None:
+    for model in _models(facts):
+        counts = model.get("parameters")
+        if not isinstance(counts, Mapping) or not isinstance(counts.get("by_place"), Mapping):
+            continue
+        devices = _device_counts(counts["by_place"])
+        trainable = _device_counts(counts.get("trainable_by_place") or {})
+        if len(devices) != 2:
+            continue
+        odd = min(devices, key=lambda d: devices[d])  # the few parameters that are not where the rest are
+        main = max(devices, key=lambda d: devices[d])
+        if odd == main:
+            continue
+        return {"devices": devices, "trainable": trainable, "odd": odd, "main": main}
+    return None
+
+
+def _places_build(params: Mapping[str, Any]) -> QuizQuestion:
+    devices, trainable, odd, main = params["devices"], params["trainable"], params["odd"], params["main"]
+    listing = ", ".join(f"{count:,} on {device}" for device, count in devices.items())
+    odd_trainable = trainable.get(odd, 0) == devices[odd] and devices[odd] > 0
+    who = "trainable (LoRA)" if odd_trainable else "frozen"
+    answer = f"The {devices[odd]:,} {who} parameters, on {odd}"
+    choices = [
+        answer,
+        f"The {devices[main]:,} {'frozen' if odd_trainable else 'trainable'} parameters, on {main}",
+        f"All of them: the model is on {odd}",
+        "None: only the input tensors can be on another device",
+    ]
+    meta = odd == "meta"
+    return QuizQuestion(
+        id=PLACES_ID,
+        kind="choice",
+        question=f"Your model's parameters sit on two devices: {listing}. Which parameters are the odd ones out?",
+        choices=choices,
+        answer=answer,
+        why_wrong={
+            choices[1]: f"Those are the bulk of the model, on {main}, where everything else is.",
+            choices[2]: f"Only {devices[odd]:,} of the parameters are on {odd}; the rest are on {main}.",
+            choices[3]: "Parameters can sit on different devices too; your run's own counts say where they are.",
+        },
+        hint="Compare the two counts, and which of them the optimizer trains.",
+        explanation=(
+            "A meta parameter has a shape and no data: it was created empty (low_cpu_mem_usage, "
+            "init_empty_weights) and never loaded."
+            if meta
+            else f"One operation needs all its tensors on one device: move the odd ones with .to({main!r})."
+        ),
+    )
+
+
+# ---------------------------------------------------------------- nothing trainable: empty optimizer, no grad_fn
+
+TRAINABLE_ID = "your-trainable-count"
+
+
+def _trainable_extract(facts: Mapping[str, Any]) -> dict | None:
+    for model in _models(facts):
+        counts = model.get("parameters")
+        if not isinstance(counts, Mapping):
+            continue
+        trainable, total = _number(counts.get("trainable")), _number(counts.get("total"))
+        if trainable == 0 and total:
+            return {"total": int(total), "peft": bool(model.get("is_peft")), "cls": str(model.get("class", "model"))}
+    return None
+
+
+def _trainable_build(params: Mapping[str, Any]) -> QuizQuestion:
+    total = params["total"]
+    lora = " including its LoRA weights," if params.get("peft") else ""
+    return QuizQuestion(
+        id=TRAINABLE_ID,
+        kind="open",
+        question=(
+            f"Your {params['cls']} had {total:,} parameters and 0 of them trainable when the error came:{lora} "
+            "every one had requires_grad=False. What follows for the optimizer and for loss.backward(), and "
+            "which flag brings the LoRA weights back?"
+        ),
+        answer=(
+            "Nothing is trainable, so an optimizer over trainable parameters gets an empty list and the loss has "
+            "no autograd graph (no grad_fn). The LoRA weights need requires_grad=True again: get_peft_model sets "
+            "it, PeftModel.from_pretrained(..., is_trainable=True) keeps it, and a freezing loop must run before "
+            "wrapping."
+        ),
+        concepts=["empty", "no grad_fn", "requires_grad"],
+        synonyms={
+            "empty": ["empty parameter list", "no parameters", "nothing to optimize", "nothing to train"],
+            "no grad_fn": ["no graph", "grad_fn", "no autograd graph", "no gradient"],
+            "requires_grad": ["requires grad", "is_trainable", "trainable"],
+        },
+        hint="What does an optimizer get from a filter on requires_grad when nothing requires grad?",
+        explanation="get_peft_model freezes the base and leaves the LoRA weights trainable; check with "
+        "model.print_trainable_parameters().",
+    )
+
+
+TRAINABLE_NO_GRAD_ID = "your-trainable-count-backward"
+
+
+def _trainable_build_no_grad(params: Mapping[str, Any]) -> QuizQuestion:
+    """The same question after a no-grad_fn diagnosis (its own card: the two families are learnt apart)."""
+    return dataclasses.replace(_trainable_build(params), id=TRAINABLE_NO_GRAD_ID)
+
+
+# ---------------------------------------------------------------- fp16 unscale: your float16 trainable weights
+
+FP16_ID = "your-fp16-trainable"
+
+
+def _fp16_extract(facts: Mapping[str, Any]) -> dict | None:
+    for model in _models(facts):
+        counts = model.get("parameters")
+        places = counts.get("trainable_by_place") if isinstance(counts, Mapping) else None
+        if not isinstance(places, Mapping):
+            continue
+        half = sum(int(n) for place, n in places.items() if str(place).endswith("/float16") and _number(n))
+        if half:
+            return {"fp16": half, "trainable": int(_number(counts.get("trainable")) or half)}
+    return None
+
+
+def _fp16_build(params: Mapping[str, Any]) -> QuizQuestion:
+    half, trainable = params["fp16"], params["trainable"]
+    return QuizQuestion(
+        id=FP16_ID,
+        kind="open",
+        question=(
+            f"In your run {half:,} of the {trainable:,} trainable parameters were float16. Which dtype must "
+            "trainable parameters have for GradScaler to unscale their gradients, and why?"
+        ),
+        answer=(
+            "float32: the scaler multiplies the loss so small float16 gradients survive, then divides the "
+            "gradients back before the step; that unscaling (and the optimizer update) needs float32 gradients "
+            "and weights. The frozen base may stay float16."
+        ),
+        concepts=["float32", "loss scaling"],
+        synonyms={
+            "float32": ["fp32", "full precision"],
+            "loss scaling": ["scales the loss", "multiplies the loss", "scaled", "scaler", "unscale"],
+        },
+        hint="The scaler divides the gradients by the scale before the optimizer step.",
+        explanation="model.half() after get_peft_model turns the LoRA weights into float16; do not call it.",
+    )
+
+
+# ---------------------------------------------------------------- cuda unavailable: your torch build
+
+TORCH_BUILD_ID = "your-torch-build"
+
+
+def _torch_build_extract(facts: Mapping[str, Any]) -> dict | None:
+    versions = facts.get("versions")
+    torch_version = versions.get("torch") if isinstance(versions, Mapping) else None
+    if not isinstance(torch_version, str) or "+" not in torch_version:
+        return None
+    return {"torch": torch_version}
+
+
+def _torch_build_build(params: Mapping[str, Any]) -> QuizQuestion:
+    version = params["torch"]
+    local = version.split("+", 1)[1]
+    cpu = local == "cpu"
+    answer = (
+        f"A CPU-only build: '+{local}' is the build tag, and this torch has no CUDA code, whatever GPU is installed"
+        if cpu
+        else f"A CUDA build ('+{local}'): it can use a GPU when the driver and a device are there"
+    )
+    choices = [
+        answer,
+        "A debug build of torch that runs slower",
+        "A build for this machine's CPU model only",
+        "A nightly build of torch",
+    ]
+    return QuizQuestion(
+        id=TORCH_BUILD_ID,
+        kind="choice",
+        question=f"Your run used torch {version}. What does the part after '+' say about this torch?",
+        choices=choices,
+        answer=answer,
+        why_wrong={
+            choices[1]: "The local version tag names the compute platform (cpu, cu121, rocm6.0), not a debug build.",
+            choices[2]: "Wheels are built for a CPU architecture (x86_64, arm64), named in the file name, not here.",
+            choices[3]: "Nightlies carry .dev<date> in the version; '+' starts the compute platform tag.",
+        },
+        hint="pip's wheel index for torch names builds cpu, cu121, cu124, rocm…",
+        explanation=(
+            "torch.version.cuda is None in a CPU build; install the CUDA wheel from the index matching your "
+            "driver to use a GPU."
+        ),
+    )
+
+
+# ---------------------------------------------------------------- embedding index: your table's rows
+
+ROWS_ID = "your-embedding-rows"
+
+
+def _rows_extract(facts: Mapping[str, Any]) -> dict | None:
+    rows = None
+    for model in _models(facts):
+        dims = model.get("dims")
+        if isinstance(dims, Mapping) and _number(dims.get("vocab_size")):
+            rows = int(dims["vocab_size"])
+            break
+    tokenizers = facts.get("tokenizers")
+    size = None
+    if isinstance(tokenizers, list):
+        for tokenizer in tokenizers:
+            if isinstance(tokenizer, Mapping) and _number(tokenizer.get("len")):
+                size = int(tokenizer["len"])
+                break
+    if rows is None or size is None or size <= rows:
+        return None
+    return {"rows": rows, "len": size}
+
+
+def _rows_build(params: Mapping[str, Any]) -> QuizQuestion:
+    rows, size = params["rows"], params["len"]
+    return QuizQuestion(
+        id=ROWS_ID,
+        kind="open",
+        question=(
+            f"Your model's embedding table has {rows} rows and your tokenizer {size} tokens (len(tokenizer)). "
+            "Which token ids fail the lookup, and which call fixes the table?"
+        ),
+        answer=(
+            f"Ids {rows} to {size - 1}: rows run from 0 to {rows - 1}. "
+            f"model.resize_token_embeddings(len(tokenizer)) grows the table to {size} rows."
+        ),
+        concepts=[str(rows), "resize_token_embeddings"],
+        synonyms={"resize_token_embeddings": ["resize the embeddings", "resize embeddings", "resize token embeddings"]},
+        hint="Row numbers start at 0.",
+        explanation="Tokens added to a tokenizer get new ids; the model's table does not grow by itself.",
+    )
+
+
+# ---------------------------------------------------------------- CPU OOM: your one allocation
+
+BYTES_ID = "your-allocation-size"
+
+
+def _bytes_extract(facts: Mapping[str, Any]) -> dict | None:
+    found = re.search(r"you tried to allocate (\d+) bytes", _message(facts))
+    if not found or int(found.group(1)) < 2**30:
+        return None
+    return {"bytes": int(found.group(1))}
+
+
+def _bytes_build(params: Mapping[str, Any]) -> QuizQuestion:
+    size = params["bytes"]
+    gib = size / 2**30
+    shown = f"{gib:.4g}"
+    return QuizQuestion(
+        id=BYTES_ID,
+        kind="open",
+        question=(
+            f"Your run asked for {size:,} bytes in one allocation. How many GiB is that, and why does it fail "
+            "with an error instead of the process being killed?"
+        ),
+        answer=(
+            f"{shown} GiB ({size:,} / 2**30). One request that large is refused at once, so torch raises an "
+            "error; the OOM killer only strikes when memory that was granted is used up."
+        ),
+        concepts=[shown, "single allocation"],
+        synonyms={"single allocation": ["one allocation", "one request", "refused", "at once", "up front"]},
+        hint="1 GiB is 2**30 = 1,073,741,824 bytes.",
+        explanation="A tensor's bytes are its element count times its element size: look for a shape that squares.",
+    )
+
+
 TEMPLATES: dict[str, Template] = {
     ATTENTION_ID: Template(ATTENTION_ID, _attention_extract, _attention_build, "peft-target-modules-not-found"),
     UNSUPPORTED_ID: Template(
@@ -508,6 +794,13 @@ TEMPLATES: dict[str, Template] = {
     OOM_ID: Template(OOM_ID, _oom_extract, _oom_build, "cuda-out-of-memory"),
     ATTRIBUTE_ID: Template(ATTRIBUTE_ID, _attribute_extract, _attribute_build, "peft-model-missing-attribute"),
     SHAPES_ID: Template(SHAPES_ID, _shapes_extract, _shapes_build, "adapter-size-mismatch"),
+    PLACES_ID: Template(PLACES_ID, _places_extract, _places_build, "device-mismatch"),
+    TRAINABLE_ID: Template(TRAINABLE_ID, _trainable_extract, _trainable_build, "empty-optimizer"),
+    TRAINABLE_NO_GRAD_ID: Template(TRAINABLE_NO_GRAD_ID, _trainable_extract, _trainable_build_no_grad, "no-grad-fn"),
+    FP16_ID: Template(FP16_ID, _fp16_extract, _fp16_build, "fp16-unscale"),
+    TORCH_BUILD_ID: Template(TORCH_BUILD_ID, _torch_build_extract, _torch_build_build, "cuda-unavailable"),
+    ROWS_ID: Template(ROWS_ID, _rows_extract, _rows_build, "embedding-index-out-of-range"),
+    BYTES_ID: Template(BYTES_ID, _bytes_extract, _bytes_build, "cpu-out-of-memory"),
     # About any LoRA config, of no one error family: asked in `diagnose quiz`, not offered after a diagnosis.
     SCALING_ID: Template(SCALING_ID, _scaling_extract, _scaling_build),
 }
