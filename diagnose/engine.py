@@ -153,10 +153,14 @@ def _diagnosis(candidate: Candidate, incident: Incident, script: str | None, adv
 
 
 def version_note(loaded: LoadedEntry, incident: Incident) -> str | None:
-    """Say so when this entry was written for other library versions than the ones in use."""
+    """Say so when this entry was written for other library versions, or the message is an older release's."""
+    from diagnose.wordings import old_wording_note
+
+    exception = incident.exception
+    wording = old_wording_note(loaded.id, exception.message if exception else "")
     scoped = loaded.versions
     if not scoped:
-        return None
+        return wording
     from diagnose.libfacts import installed_version, version_satisfies
 
     seen = incident.probes.get("versions", {})
@@ -166,5 +170,6 @@ def version_note(loaded: LoadedEntry, incident: Incident) -> str | None:
         if version is not None and version_satisfies(version, spec) is False:
             outside.append(f"{package} {spec} (you have {version})")
     if not outside:
-        return None
-    return "This entry was written for " + ", ".join(outside) + "; its advice may not fit your versions."
+        return wording
+    note = "This entry was written for " + ", ".join(outside) + "; its advice may not fit your versions."
+    return f"{note} {wording}" if wording else note

@@ -28,6 +28,8 @@ REGISTRY: dict[str, str] = {
     "pad-token-missing": "pad_token",
     "empty-optimizer": "empty_optimizer",
     "no-grad-fn": "no_grad_fn",
+    "api-argument-removed": "api_drift",
+    "api-import-removed": "api_drift",
     "peft-task-type-mismatch": "task_type",
     "config-value-wrong-type": "config_type",
     "label-shape-mismatch": "label_shape",

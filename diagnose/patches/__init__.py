@@ -33,6 +33,8 @@ PATCHERS: dict[str, str] = {
     "no-grad-fn": "grad",
     "empty-optimizer": "grad",
     "peft-config-unknown-field": "config_field",
+    "api-argument-removed": "api_drift",
+    "api-import-removed": "api_drift",
     "peft-task-type-mismatch": "task_type",
     "config-value-wrong-type": "config_type",
 }

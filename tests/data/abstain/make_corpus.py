@@ -549,11 +549,6 @@ CASES: list[Case] = [
     C(63, "tokenizer-ragged-tensor", "full", TOKENIZER + textwrap.dedent("""
         enc = tokenizer(["hello world the cat", "hello"], return_tensors="pt")
         """)),
-    C(64, "trainingarguments-unexpected-kwarg", "full", """
-        from transformers import TrainingArguments
-
-        args = TrainingArguments(output_dir="out", evaluation_strategy="steps", eval_steps=50)
-        """),
     C(65, "autoconfig-unknown-model-type", "full", """
         from transformers import AutoConfig
 
