@@ -57,12 +57,6 @@ def write_private(path: Path, text: str) -> None:
         raise
 
 
-def captures_dir() -> Path:
-    path = user_dir() / "captures"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
 def database_path() -> Path:
     return user_dir() / "progress.sqlite3"
 

@@ -234,14 +234,24 @@ class Report(Record):
         return scrub(json.dumps(self.to_dict(), indent=2, ensure_ascii=False))
 
 
+# Only "often": SIGKILL also comes from `kill -9`, a job scheduler's limit or a timeout; cpu-out-of-memory is
+# diagnosed only when the output shows the memory evidence.
+OOM_KILLER = "often the kernel's out-of-memory killer"
+
+
 def abstention_facts(incident: Incident) -> list[str]:
     """What can still be said when no entry matched: the signal and the error line."""
     lines = []
     if incident.ranks is not None:
         lines.append(incident.ranks.summary())
-    if incident.signal:
-        oom = " (SIGKILL usually means the kernel's out-of-memory killer)" if incident.signal == "SIGKILL" else ""
-        lines.append(f"The process was killed by {incident.signal}{oom}.")
+    if incident.signal == "SIGKILL":
+        lines.append(f"The process was killed by signal 9 (SIGKILL) — {OOM_KILLER}.")
+    elif incident.signal:
+        lines.append(f"The process was killed by {incident.signal}.")
+    elif incident.exit_code == 137 and not incident.exception:  # a shell or launcher passing on its child's death
+        lines.append(
+            f"Exit status 137 = 128 + 9: a process it started was killed by signal 9 (SIGKILL) — {OOM_KILLER}."
+        )
     if incident.exception:
         message = incident.exception.message.splitlines()[0][:200] if incident.exception.message else ""
         lines.append(f"No confident diagnosis for {incident.exception.qualname}: {message}")

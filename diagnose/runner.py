@@ -30,6 +30,8 @@ from diagnose.errors import UsageError
 HOOK_DIR = Path(__file__).resolve().parent / "capture" / "hookdir"
 CAPTURE_ENV = "DIAGNOSE_CAPTURE_DIR"
 TAIL_BYTES = 256 * 1024
+PRIVATE_PREFIX = "diagnose-capture-"
+STALE_PRIVATE_S = 24 * 3600  # a run's private folder is removed when it ends; an older one is a killed wrapper's
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 # si_code values (Linux): sent by kill()/sigqueue()/tgkill() vs. by the kernel (a terminal's Ctrl-C).
 _SENT_BY_PROCESS = {0, -1, -6}
@@ -132,7 +134,7 @@ class _Tail:
             return bytes(self.buffer[-TAIL_BYTES:])
 
 
-def _private_directory(base: str | None = None, prefix: str = "diagnose-capture-") -> str:
+def _private_directory(base: str | None = None, prefix: str = PRIVATE_PREFIX) -> str:
     """A new owner-only folder for the capture files, as tempfile.mkdtemp makes one (a random name that
     mkdir refuses if it exists) without importing tempfile (random, weakref: ~2 ms of every run)."""
     if base is not None and not os.path.isdir(base):
@@ -147,6 +149,24 @@ def _private_directory(base: str | None = None, prefix: str = "diagnose-capture-
         os.chmod(path, 0o700)  # whatever the umask
         return path
     raise UsageError(f"diagnose run: cannot create a folder for capture files in {base}")
+
+
+def remove_stale_private_folders(now: float) -> None:
+    """Private capture folders of runs whose wrapper was killed (SIGKILL, power loss) before it removed them:
+    this user's, older than a day (the folder of a run still in progress is younger)."""
+    try:
+        entries = list(os.scandir(os.environ.get("TMPDIR") or "/tmp"))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(PRIVATE_PREFIX):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if entry.is_dir(follow_symlinks=False) and info.st_uid == os.getuid() and now - info.st_mtime > STALE_PRIVATE_S:
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 def _open_output(real_fd: int) -> tuple[int, int]:
@@ -243,6 +263,10 @@ def run(target: list[str], *, on_output=None) -> RunResult:
     captures = read_captures(capture_dir)
     if not shared:
         shutil.rmtree(capture_dir, ignore_errors=True)
+        if status != 0:  # tidying scans the temporary folder: paid by failing runs only
+            import time
+
+            remove_stale_private_folders(time.time())
     elif not captures:
         try:
             os.rmdir(capture_dir)  # nothing failed: leave no empty run folder behind

@@ -67,8 +67,7 @@ def test_child_killed_by_sigkill_is_reported_and_mirrored(tmp_path):
     script = _script(tmp_path, "import os, signal; print('x', flush=True); os.kill(os.getpid(), signal.SIGKILL)")
     wrapped = subprocess.run([*DIAGNOSE, "run", "--no-quiz", str(script)], capture_output=True, timeout=60, env=env())
     assert wrapped.returncode == -signal.SIGKILL  # the wrapper dies the same way, so its parent sees the same
-    assert b"killed by SIGKILL" in wrapped.stderr
-    assert b"out-of-memory killer" in wrapped.stderr
+    assert "killed by signal 9 (SIGKILL) — often the kernel's out-of-memory killer" in wrapped.stderr.decode()
 
 
 def _start_wrapped_and_wait(script: Path, ready: Path) -> subprocess.Popen:
