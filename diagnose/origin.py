@@ -44,8 +44,8 @@ def _not_asked_there(exception: ExceptionInfo) -> bool:
     """An attribute error whose user line, as shown, does not name the missing attribute at all."""
     frame = _acting(exception.frames)
     found = _MISSING_ATTRIBUTE.search(exception.message)
-    if frame is None or found is None or not frame.code.strip():
-        return False
+    if frame is None or found is None or "(" not in frame.code:
+        return False  # no call shown (no code, or a fragment of a re-wrapped line): nothing to judge by
     name, code = found.group(1), frame.code.rstrip()
     cut_at = code.rsplit(".", 1)[-1]  # a shown line cut short ("….get_submodul") still names it
     return name not in code and not ("." in code and cut_at and name.startswith(cut_at))
