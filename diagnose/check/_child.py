@@ -34,6 +34,7 @@ import torch
 
 from diagnose.check import bundled
 
+REAL_BUILD_LIMIT = 50_000_000  # parameters: from_config builds models this small for real (tiny test models)
 QUANT_SKIP = ("lm_head",)  # bitsandbytes leaves the output head unquantized by default
 
 
@@ -153,6 +154,10 @@ def _build(model_class, name: Any, kwargs: dict[str, Any], how: str):
     with torch.device("meta"):
         model = model_class._from_config(config, dtype=dtype, **unused)
     model.eval()  # from_pretrained returns the model in eval mode
+    if quant is not None:  # what bitsandbytes' loading sets, so that peft treats the model as the real run's
+        fields = quant.to_dict() if hasattr(quant, "to_dict") else dict(quant)
+        model.is_loaded_in_4bit = bool(fields.get("load_in_4bit"))
+        model.is_loaded_in_8bit = bool(fields.get("load_in_8bit"))
     _record_model(model, name, where, quant, skipped)
     return model
 
@@ -211,7 +216,13 @@ def _install_model_patches() -> None:
     def concrete_from_config(cls, config, **kwargs):
         with torch.device("meta"):
             model = real_from_config(cls, config, **kwargs)
-        _record_model(model, f"{type(config).__name__} object", "built from a config object", None, {})
+        where = "built from a config object"
+        if sum(p.numel() for p in model.parameters()) <= REAL_BUILD_LIMIT:
+            # small enough to build for real: a script that saves it and loads it back gets a real checkpoint,
+            # never a folder without weights left behind
+            model = real_from_config(cls, config, **kwargs)
+            where += " (small: built for real)"
+        _record_model(model, f"{type(config).__name__} object", where, None, {})
         return model
 
     _patch(base, "from_pretrained", classmethod(auto_from_pretrained))
@@ -388,11 +399,13 @@ def _install_training_patches() -> None:
     _patch(Trainer, "train", train)
 
     def first_forward(module, args, kwargs):
-        if SEEN.stopped_at is None and _is_top_model(module) and _is_meta(module):
-            shapes = _shapes(kwargs)
-            if not shapes and args and isinstance(args[0], torch.Tensor):
-                shapes = {"input_ids": list(args[0].shape)}
-            SEEN.batch = shapes
+        if SEEN.batch is not None or not _is_top_model(module):
+            return
+        shapes = _shapes(kwargs)
+        if not shapes and args and isinstance(args[0], torch.Tensor):
+            shapes = {"input_ids": list(args[0].shape)}
+        SEEN.batch = shapes
+        if _is_meta(module):  # a real (small) model runs its forward; the backward stops it
             raise StopDryRun(f"first forward of {type(module).__name__}")
 
     _register_kwargs_pre_hook(first_forward)

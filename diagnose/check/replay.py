@@ -105,10 +105,10 @@ def _quantize(spec: Quantized, memo: dict[int, Any]) -> None:
     module = spec.module
     rows, cols = module.out_features, module.in_features
     size = nf4_bytes(rows * cols, spec.double_quant) if spec.bits == 4 else int8_bytes(rows, cols)
-    packed = torch.empty((size,), dtype=torch.uint8)
+    # the packed bytes stand as the weight (uint8, as bitsandbytes' Params4bit / Int8Params are)
+    packed = torch.nn.Parameter(torch.empty((size, 1), dtype=torch.uint8), requires_grad=False)
     memo[id(module.weight)] = packed
-    del module._parameters["weight"]
-    module.register_buffer("packed_weight", packed, persistent=False)
+    module._parameters["weight"] = packed
     bias = module.bias
 
     def forward(x):
