@@ -25,6 +25,7 @@ from diagnose.tui.messages import (
     RunStarted,
 )
 from diagnose.tui.screens.report import ReportScreen, report_bindings
+from diagnose.tui.widgets.log_view import plain
 from textual import events, work
 from textual.binding import Binding
 from textual.content import Content
@@ -166,7 +167,8 @@ class RunScreen(ReportScreen):
         self.query_one("#starting").display = False
 
     def on_output_batch(self, message: OutputBatch) -> None:
-        self.output_arrived()
+        if message.lines or any(plain(row).strip() for row in message.live):  # not just a hidden cursor
+            self.output_arrived()
         self.log_view.append(message.lines, message.live)
         self._taken.set()
 
