@@ -556,6 +556,8 @@ def _negated_positions(words: list[str], marks: dict[int, str]) -> set[int]:
                 break
             if index > start + 1 and current in _NEW_VERB:
                 break  # "what it does not recognise is passed on": a new verb, a new clause
+            if current == "and" and index > start + 2:
+                break  # "cannot know which layers to adapt and asks you to name them": a second clause
             if current in _AND_OR and index + 1 < len(words) and words[index + 1] in (_NEW_VERB | _CLAUSE_STARTS):
                 break
             if current == _BECAUSE and index > start + 1:
