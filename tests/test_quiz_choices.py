@@ -91,3 +91,15 @@ def test_kb_validate_warns_on_choice_giveaways():
     )
     assert [m for m in choice_giveaways(long) if "only long" in m]
     assert choice_giveaways(SCALING) == []
+
+
+def test_json_listing_and_answer_see_the_same_letters(tmp_path):
+    kb = load_kb()
+    with ProgressStore(tmp_path / "p.sqlite3") as store:
+        engine = QuizEngine(kb, store)  # no rng: the order follows from the card
+        loaded = next(loaded for loaded in kb if any(q.kind == "choice" for q in loaded.entry.quiz))
+        question = next(q for q in loaded.entry.quiz if q.kind == "choice")
+        listed = engine.item(question.id, T0)
+        assert engine.item(question.id, T0).question.choices == listed.question.choices
+        right = "abcdefgh"[listed.question.choices.index(question.answer)]
+        assert engine.answer(engine.item(question.id, T0), right, T0).grade.correct

@@ -445,6 +445,13 @@ def _answer_one(engine: QuizEngine, args: argparse.Namespace, console: Any, now:
     item = engine.item(question_id, now)
     if item is None:
         raise UsageError(f"no question {question_id!r}; `diagnose quiz --json` lists the ids")
+    if item.question.kind == "choice" and text.strip() and engine.grade(item, text).unmatched:
+        # As the prompt asks again, so does this: nothing is recorded for an answer that names no choice.
+        last = letter(len(item.question.choices) - 1)
+        raise UsageError(
+            f"{text[:60]!r} names none of the choices of {question_id}; answer a-{last} (as `diagnose quiz --json` "
+            "lists them), a number, or the words of one choice"
+        )
     result = engine.answer(item, text, now, args.rating)
     if args.json:
         _print_json(result.to_dict())

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -227,7 +228,7 @@ class QuizEngine:
         self.entries = entries_of(kb)
         self.store = store
         self.scheduler = scheduler or QuizScheduler()
-        self.rng = rng or random.Random()
+        self.rng = rng  # None: each card's order follows from its last review (see _shuffled)
         # question id → (entry, question); a question shared by entries belongs to the first.
         self._questions: dict[str, tuple[Entry, QuizQuestion]] = {}
         for entry in self.entries.values():
@@ -498,16 +499,24 @@ class QuizEngine:
     def _kb_item(
         self, entry: Entry, question: QuizQuestion, record: CardRecord | None, leech: bool = False
     ) -> QuizItem:
-        question, order = self._shuffled(question)
+        question, order = self._shuffled(question, record)
         due = utc(record.card.due) if record else None
         return QuizItem(question, entry.id, entry.title, record is None, due, order=order, leech=leech)
 
-    def _shuffled(self, question: QuizQuestion) -> tuple[QuizQuestion, tuple[int, ...] | None]:
-        """A choice question with its choices in a fresh random order (and that order), else as it is."""
+    def _shuffled(
+        self, question: QuizQuestion, record: CardRecord | None
+    ) -> tuple[QuizQuestion, tuple[int, ...] | None]:
+        """A choice question with its choices in a new order for each showing (and that order).
+
+        Without an explicit ``rng`` the order is drawn from the question id and the card's last
+        review: it changes with every answer, and a `--json` listing and the `--answer` that
+        follows it see the same letters."""
         if question.kind != "choice":
             return question, None
         order = list(range(len(question.choices)))
-        self.rng.shuffle(order)
+        last = record.card.last_review.isoformat() if record is not None and record.card.last_review else "new"
+        rng = self.rng or random.Random(zlib.crc32(f"{question.id}|{last}".encode()))
+        rng.shuffle(order)
         return dataclasses.replace(question, choices=[question.choices[i] for i in order]), tuple(order)
 
     def _template_item(
@@ -516,7 +525,7 @@ class QuizEngine:
         question = templates.build(template_id, params)
         if question is None:
             return None
-        question, order = self._shuffled(question)
+        question, order = self._shuffled(question, record)
         entry = self.entries.get(entry_id or "")
         title = entry.title if entry else "Your LoRA configuration"
         due = utc(record.card.due) if record else None
