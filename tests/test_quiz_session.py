@@ -234,3 +234,25 @@ def test_accepts_a_loaded_knowledge_base(store, tmp_path):
 )
 def test_interval_words(seconds, words):
     assert interval_words(timedelta(seconds=seconds)) == words
+
+
+def test_a_card_answered_under_all_comes_back_in_plain_quiz(store):
+    engine = engine_for(store)
+    item = engine.pick(T0, include_all=True, limit=1)[0]
+    assert not store.met_entries()
+    engine.answer(item, "no idea", T0)  # Again: due in a minute
+    later = T0 + timedelta(minutes=5)
+    assert [i.id for i in engine.pick(later)] == [item.id]  # no diagnosed errors, yet it is due
+
+
+def test_four_days_of_again_make_a_leech(store):
+    engine = engine_for(store)
+    store.record_incident(command="a", source="text", entry_ids=["cuda-out-of-memory"], when=T0)
+    for day in range(4):
+        when = T0 + timedelta(days=day)
+        engine.answer(engine.item("lora-memory-savings", when), "no idea", when)
+        engine.answer(engine.item("lora-memory-savings", when), "no idea", when + timedelta(minutes=2))
+    assert engine.leeches() == {"lora-memory-savings"}
+    assert engine.stats(T0 + timedelta(days=4)).leeches == ["lora-memory-savings"]
+    [item] = [i for i in engine.pick(T0 + timedelta(days=5)) if i.id == "lora-memory-savings"]
+    assert item.leech
