@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 
 from diagnose.incident import ExceptionInfo, Incident
-from diagnose.kb.loader import CompiledRule, KnowledgeBase, LoadedEntry
+from diagnose.kb.loader import CompiledRule, KnowledgeBase, LoadedEntry, Pattern
 from diagnose.origin import raised_in
 
 THRESHOLD = 0.6
@@ -121,7 +121,7 @@ def _score_rule(compiled: CompiledRule, incident: Incident) -> _Hit | None:
             return None
         text_hit = found.group(0)
     if not compiled.exception and compiled.message is None:
-        return _Hit(round(BASE[("text",)] * weight, 3), f"text matched /{compiled.text.source}/", text_hit or "")
+        return _Hit(round(BASE[("text",)] * weight, 3), f"text matched /{_source(compiled.text)}/", text_hit or "")
     best = None
     for position, exc in enumerate(incident.exceptions()):
         factor = 1.0 if position == 0 else CHAIN_FACTOR
@@ -130,6 +130,10 @@ def _score_rule(compiled: CompiledRule, incident: Incident) -> _Hit | None:
             where = "" if position == 0 else " (in the exception chain)"
             best = _Hit(round(hit.confidence * factor, 3), hit.evidence + where, hit.matched)
     return best
+
+
+def _source(pattern: Pattern | None) -> str:
+    return pattern.source if pattern is not None else ""
 
 
 def _score_exception(compiled: CompiledRule, exc: ExceptionInfo, text_hit: str | None) -> _Hit | None:
@@ -145,7 +149,8 @@ def _score_exception(compiled: CompiledRule, exc: ExceptionInfo, text_hit: str |
         unknown_mro = not exc.mro and exc.type not in _BUILTIN
         if message_hit is None or not unknown_mro:
             return None
-        return _Hit(BASE[("message",)] * compiled.weight, f"message matched /{compiled.message.source}/", message_hit)
+        return _Hit(BASE[("message",)] * compiled.weight, f"message matched /{_source(compiled.message)}/", message_hit)
+    key: tuple[str, ...]
     if compiled.exception and message_hit is not None:
         key = ("exception", "message")
     elif message_hit is not None:
@@ -153,15 +158,15 @@ def _score_exception(compiled: CompiledRule, exc: ExceptionInfo, text_hit: str |
     elif text_hit is not None:
         key = ("exception", "text")
     else:
-        key = ("builtin-exception",) if class_hit.rsplit(".", 1)[-1] in _BUILTIN else ("library-exception",)
+        key = ("builtin-exception",) if (class_hit or "").rsplit(".", 1)[-1] in _BUILTIN else ("library-exception",)
     parts = []
     if class_hit:
         via = "" if class_hit.rsplit(".", 1)[-1] == exc.type else f" (a base class of {exc.qualname})"
         parts.append(f"exception {class_hit}{via}")
     if message_hit is not None:
-        parts.append(f"message matched /{compiled.message.source}/")
+        parts.append(f"message matched /{_source(compiled.message)}/")
     if text_hit is not None:
-        parts.append(f"text matched /{compiled.text.source}/")
+        parts.append(f"text matched /{_source(compiled.text)}/")
     return _Hit(BASE[key] * compiled.weight, " and ".join(parts), message_hit or text_hit or exc.type)
 
 

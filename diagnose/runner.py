@@ -253,9 +253,12 @@ def run(target: list[str], *, on_output=None) -> RunResult:
         for pump in pumps:
             pump.start()
         terminals = [(fd, read_end) for (read_end, _), fd in zip(pipes, (1, 2)) if os.isatty(fd)]
-        status, interrupts = _wait_forwarding_signals(
-            child, lambda: [_copy_window_size(fd, pty) for fd, pty in terminals]
-        )
+
+        def on_resize() -> None:
+            for fd, pty in terminals:
+                _copy_window_size(fd, pty)
+
+        status, interrupts = _wait_forwarding_signals(child, on_resize)
         for pump in pumps:
             pump.join(timeout=2.0)  # a grandchild may still hold the output open: don't hang on it
     finally:

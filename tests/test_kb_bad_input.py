@@ -271,3 +271,16 @@ def test_cache_keeps_only_the_latest_load_and_compiles_regexes_on_first_use(tmp_
     if pattern.needles is not None:
         assert pattern._regex is None  # screened out by its literals: RE2 never ran
     assert cached.entries["pad-token-missing"].entry == load_kb(use_env=False, use_cache=False).get("pad-token-missing")
+
+
+def test_validate_fails_on_an_advisor_that_does_not_exist(tmp_path):
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    _write(folder, "widget-frobnicated.yaml", _entry(**{"references:": "advisor: widget-advisr\nreferences:"}))
+    done = _cli("kb", "validate", str(folder))
+    assert done.returncode == 1
+    assert (
+        f"{folder / 'widget-frobnicated.yaml'}:18: advisor 'widget-advisr' does not exist" in done.stdout + done.stderr
+    )
+    _write(folder, "widget-frobnicated.yaml", _entry(**{"references:": "advisor: pad-token-missing\nreferences:"}))
+    assert _cli("kb", "validate", str(folder)).returncode == 0

@@ -8,9 +8,9 @@ backtracking on any input), so a contributed pattern cannot hang a run.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from diagnose import paths
 from diagnose.paths import SHIPPED_KB
@@ -377,7 +377,7 @@ def _trusted_rules(data: dict, needles: list) -> list[CompiledRule]:
 def _compile_rules(entry: Entry, path: Path, node) -> tuple[list[CompiledRule], list[Problem]]:
     rules, problems = [], []
     for index, rule in enumerate(entry.match):
-        compiled = {}
+        compiled: dict[str, Pattern | None] = {}
         for key in ("message", "text"):
             pattern = getattr(rule, key)
             if pattern is None:
@@ -517,7 +517,7 @@ def _top_level_branches(pattern: str) -> list[str] | None:
             i += 2
             continue
         if in_class:
-            in_class = c != "]" or (current and current[-1] == "[")
+            in_class = c != "]" or bool(current and current[-1] == "[")
         elif c == "[":
             in_class = True
         elif c == "(":
@@ -541,7 +541,8 @@ def _top_level_branches(pattern: str) -> list[str] | None:
 
 def _longest_literal(branch: str) -> str | None:
     """The longest run of literal characters at the top level of one branch."""
-    best, run, depth, i = "", [], 0, 0
+    best, depth, i = "", 0, 0
+    run: list[str] = []
 
     def close() -> None:
         nonlocal best, run
@@ -652,7 +653,7 @@ def line_of(node, loc: Iterable) -> int:
     return _line_of(node, loc)
 
 
-def _describe(error: dict) -> str:
+def _describe(error: Mapping[str, Any]) -> str:  # one of pydantic's ErrorDetails
     where = ".".join(str(p) for p in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     return f"{where}: {message}" if where else message

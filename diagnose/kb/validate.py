@@ -152,12 +152,13 @@ def validate(
     nodes = {e.path: compose_node(e.path) for e in loaded}
     for entry in loaded:
         node = nodes[entry.path]
+        result.issues += _unknown_advisor(entry, node)
         if time_patterns:
             result.issues += _slow_patterns(entry, node)
         if check_examples:
-            results, problems = run_examples(entry, kb, node)
+            results, example_issues = run_examples(entry, kb, node)
             result.results += results
-            result.issues += problems
+            result.issues += example_issues
         if check_lint:
             result.issues += _lint(entry, node)
     if check_lint:
@@ -248,7 +249,7 @@ def run_examples(entry: LoadedEntry, kb: KnowledgeBase, node=None) -> tuple[list
             mine = next((c for c in candidates if c.id == entry.id), None)
             if kind == "examples":
                 passed = bool(candidates) and candidates[0].id == entry.id
-                if passed:
+                if passed and mine is not None:
                     detail = f"matches first ({mine.confidence:.2f}: {mine.evidence})"
                 elif mine is None:
                     best = f"; best: {candidates[0].id} ({candidates[0].confidence:.2f})" if candidates else ""
@@ -264,7 +265,7 @@ def run_examples(entry: LoadedEntry, kb: KnowledgeBase, node=None) -> tuple[list
                 passed = mine is None
                 detail = (
                     "does not match this entry"
-                    if passed
+                    if mine is None
                     else f"{kind}[{index}] matches this entry ({mine.confidence:.2f} via match[{mine.rule_index}]: "
                     f"{mine.evidence})"
                 )
@@ -280,6 +281,17 @@ def run_examples(entry: LoadedEntry, kb: KnowledgeBase, node=None) -> tuple[list
             )
         )
     return results, issues
+
+
+def _unknown_advisor(entry: LoadedEntry, node) -> list[Issue]:
+    """A misspelt ``advisor:`` would silently give only the static fixes: an error."""
+    from diagnose.advisors import REGISTRY
+
+    name = entry.entry.advisor
+    if name is None or name in REGISTRY:
+        return []
+    known = ", ".join(sorted(REGISTRY))
+    return [Issue(entry.path, line_of(node, ("advisor",)), f"advisor {name!r} does not exist (known: {known})")]
 
 
 def _lint(entry: LoadedEntry, node) -> list[Issue]:
