@@ -118,7 +118,7 @@ def test_abstention(snap_compare, tmp_path, size):
 @pytest.mark.parametrize("size", SIZES)
 def test_kb_browser(snap_compare, tmp_path, size):
     async def kb(pilot):
-        await pilot.press("k")
+        await pilot.press("b")
         await pilot.pause()
         no_blink(pilot.app)
 
@@ -138,7 +138,7 @@ def test_history(snap_compare, tmp_path, size):
     record_incident(command="explain forum-post.txt", source="text", entry_ids=[], when=FIXED_NOW - timedelta(hours=5))
 
     async def history(pilot):
-        await pilot.press("h")
+        await pilot.press("i")
         await settle(pilot)
 
     assert snap_compare(plain_app(tmp_path), terminal_size=size, run_before=history)
@@ -179,3 +179,17 @@ def test_run_diagnosis_in_the_light_theme(snap_compare, tmp_path):
         await pilot.pause()
 
     assert snap_compare(example_app(tmp_path), terminal_size=(80, 24), run_before=light)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_run_diagnosis_without_colour(snap_compare, tmp_path, size, monkeypatch):
+    """NO_COLOR: Textual greys every colour; the failure still reads (bold, underlined, framed)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert snap_compare(example_app(tmp_path), terminal_size=size, run_before=finished)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_abstention_without_colour(snap_compare, tmp_path, size, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = plain_app(tmp_path, ["tests/data/tui/scripts/unknown_error.py"])
+    assert snap_compare(app, terminal_size=size, run_before=finished)
