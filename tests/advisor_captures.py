@@ -19,7 +19,6 @@ from diagnose.textparse import normalize, parse_text
 ROOT = Path(__file__).resolve().parents[1]
 CAPTURES = ROOT / "tests" / "data" / "captures"
 OUTPUTS = ROOT / "tests" / "data" / "outputs"
-REAL_OUTPUTS = Path("/work/shared/real-outputs")
 
 
 def _local(path: str) -> str:

@@ -1,8 +1,8 @@
 """cuda-out-of-memory advisor: the memory breakdown and the fixes priced in MiB for this model.
 
 No GPU here, so no capture of a real CUDA OOM: the estimator is checked against
-the peaks measured in /work/shared/notes/memory-estimation.md (fake-tensor
-replay of two AdamW steps, which matched real allocator peaks exactly on CPU),
+peaks measured by fake-tensor replay of two AdamW steps (which matched real
+allocator peaks exactly on CPU; tests/memory_support.py replays them),
 and the advisor is run on the probes of a real LoRA training capture (the
 cpu-out-of-memory example) together with a real OOM message pasted from a GPU run.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from advisor_captures import CAPTURES, REAL_OUTPUTS, all_text, load_capture
+from advisor_captures import OUTPUTS, all_text, load_capture
 
 from diagnose.advisors import cuda_oom
 from diagnose.incident import ExceptionInfo, Incident
@@ -114,11 +114,7 @@ def test_checkpointing_not_offered_when_already_on():
 
 def test_real_capture_with_a_real_gpu_message():
     """Probes of a real LoRA forward (tiny Llama, cpu-out-of-memory example) + a real OOM paste from a GPU."""
-    if not (CAPTURES / "cpu-out-of-memory.json").exists():
-        pytest.skip("capture fixture not generated")
-    message = REAL_OUTPUTS / "cuda-out-of-memory" / "04.txt"
-    if not message.exists():
-        pytest.skip("shared real outputs not available")
+    message = OUTPUTS / "cuda-out-of-memory" / "04.txt"
     incident = load_capture("cpu-out-of-memory")
     incident.text += "\n" + message.read_text()
     advice = cuda_oom.advise(incident)

@@ -1,4 +1,4 @@
-"""Advisors from the text alone: real outputs (tests/data/outputs, /work/shared/real-outputs), no probes.
+"""Advisors from the text alone: real outputs (tests/data/outputs), no probes.
 
 Each must still say something useful and set ``note`` to say it worked from text.
 """
@@ -6,7 +6,7 @@ Each must still say something useful and set ``note`` to say it worked from text
 from __future__ import annotations
 
 import pytest
-from advisor_captures import REAL_OUTPUTS, all_text, load_text, output
+from advisor_captures import OUTPUTS, all_text, load_text, output
 
 from diagnose.advisors import get_advisor
 from diagnose.advisors.cuda_oom import parse_message
@@ -92,13 +92,11 @@ def load_text_from(line: str) -> Incident:
 
 # ------------------------------------------------------------------ cuda-out-of-memory, real pastes
 
-OOM = REAL_OUTPUTS / "cuda-out-of-memory"
-needs_real = pytest.mark.skipif(not OOM.is_dir(), reason="shared real outputs not available")
+OOM = OUTPUTS / "cuda-out-of-memory"
 
 GIB, MIB = 2**30, 2**20
 
 
-@needs_real
 @pytest.mark.parametrize(
     "name, allocated, reserved, total",
     [
@@ -117,7 +115,6 @@ def test_oom_allocator_numbers_from_real_messages(name, allocated, reserved, tot
     assert alloc.total == pytest.approx(total)
 
 
-@needs_real
 def test_oom_text_only_stage_and_fragmentation():
     advice, text = advise("cuda-out-of-memory", load_text(OOM / "04.txt"))
     assert "3.83 GiB" in text and any("expandable_segments" in f.body for f in advice.fixes)
