@@ -317,41 +317,34 @@ def test_torchrun_4_ranks_root_is_rank_1_with_its_family(four_ranks, tmp_path):
     assert 1 in names and None in names  # rank 1's and the launcher's (ChildFailedError); ranks SIGTERMed write none
 
 
-@pytest.fixture(scope="module")
-def two_ranks_bare_and_wrapped():
-    command = [*TORCHRUN, "--nproc_per_node=2", str(SCENARIO), "lora-error"]
-    return _launch(command, wrapped=False), _launch(command, wrapped=True)
-
-
 @pytest.mark.slow
-def test_torchrun_2_ranks_like_the_bare_launcher(two_ranks_bare_and_wrapped, tmp_path):
-    bare, wrapped = two_ranks_bare_and_wrapped
-    assert wrapped.returncode == bare.returncode == 1
-    # the ranks' own output passes through unchanged (how the two ranks' writes interleave is the scheduler's)
-    ours = wrapped.stdout.decode()
-    ours = ours[: ours.find('{\n  "schema"')]
-    assert sorted(ours) == sorted(bare.stdout.decode())
-    assert sorted(re.findall(r"rank \d of 2: lora-error", ours)) == [
-        "rank 0 of 2: lora-error",
-        "rank 1 of 2: lora-error",
-    ]
-    report = _report(wrapped)
+def test_torchrun_2_ranks(tmp_path):
+    done = _launch([*TORCHRUN, "--nproc_per_node=2", str(SCENARIO), "lora-error"], wrapped=True)
+    assert done.returncode == 1
+    report = _report(done)
     ranks = ranks_of(report)
     assert (ranks["root_rank"], ranks["world_size"]) == (1, 2)
     assert by_rank(ranks)[0]["role"] == "consequence"
     assert report["diagnoses"][0]["id"] == "peft-target-modules-not-found"
-    # the per-rank tracebacks of the bare run, saved to a file: explain finds the same root
-    log = tmp_path / "bare.log"
-    log.write_bytes(bare.stderr)
+    # the per-rank tracebacks the run printed, saved to a file: explain finds the same root
+    log = tmp_path / "ranks.log"
+    log.write_bytes(done.stderr)
     again = explain_cli(str(log))
     assert ranks_of(again)["root_rank"] == 1 and again["diagnoses"][0]["id"] == "peft-target-modules-not-found"
 
 
 @pytest.mark.slow
-def test_a_rank_killed_by_sigkill_is_the_root():
-    done = _launch([*TORCHRUN, "--nproc_per_node=2", str(SCENARIO), "sigkill"], wrapped=True)
-    assert done.returncode == 1
-    report = _report(done)
+def test_a_rank_killed_by_sigkill_is_the_root_and_the_launcher_behaves_as_bare():
+    """The cheap scenario (no transformers) runs twice: bare and wrapped, for the passthrough comparison."""
+    command = [*TORCHRUN, "--nproc_per_node=2", str(SCENARIO), "sigkill"]
+    bare, wrapped = _launch(command, wrapped=False), _launch(command, wrapped=True)
+    assert wrapped.returncode == bare.returncode == 1
+    # the ranks' own output passes through unchanged (how the two ranks' writes interleave is the scheduler's)
+    ours = wrapped.stdout.decode()
+    ours = ours[: ours.find('{\n  "schema"')]
+    assert sorted(ours) == sorted(bare.stdout.decode())
+    assert sorted(re.findall(r"rank \d of 2: sigkill", ours)) == ["rank 0 of 2: sigkill", "rank 1 of 2: sigkill"]
+    report = _report(wrapped)
     ranks = ranks_of(report)
     failures = by_rank(ranks)
     assert ranks["root_rank"] == 1 and failures[1]["signal"] == "SIGKILL"
