@@ -78,13 +78,14 @@ def accuracy() -> None:
 
 
 def sizes() -> None:
-    print("| model | check wall s | dry-run peak RSS MB | predicted peak GiB | verdict on A100-80GB |")
-    print("|---|---|---|---|---|")
+    print("| model | check wall s | CPU s | dry-run peak RSS MB | predicted peak GiB | verdict on A100-80GB |")
+    print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         for label, name in SIZES.items():
             script = Path(folder) / f"{label}.py"
             script.write_text(SCRIPT.format(name=name))
-            before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
             started = time.perf_counter()
             done = subprocess.run(
                 [sys.executable, "-m", "diagnose.cli", "check", "--json", str(script), "--gpu", "A100-80GB"],
@@ -94,15 +95,19 @@ def sizes() -> None:
                 cwd=ROOT,
             )
             wall = time.perf_counter() - started
-            rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, max over the children so far
+            usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+            rss = usage.ru_maxrss  # KiB, max over the children so far
+            cpu = usage.ru_utime + usage.ru_stime - cpu_before  # CPU seconds: what a loaded machine cannot inflate
             report = json.loads(done.stdout)
             mem = report.get("memory") or {}
             rss_note = f"{rss / 1024:.0f}" if rss > before else f"≤ {rss / 1024:.0f}"
             print(
-                f"| {label} | {wall:.1f} | {rss_note} | {mem.get('peak', 0) / 2**30:.2f} ({mem.get('method')}) "
-                f"| {mem.get('verdict')} |",
+                f"| {label} | {wall:.1f} | {cpu:.1f} | {rss_note} | {mem.get('peak', 0) / 2**30:.2f} "
+                f"({mem.get('method')}) | {mem.get('verdict')} |",
                 flush=True,
             )
+            if not mem:
+                print(f"  {report['method']}: {report['undetermined']}")
 
 
 def main() -> int:

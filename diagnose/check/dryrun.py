@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TIMEOUT_S = 600
+TIMEOUT_S = 1200  # a 70B replay takes about a minute on 2 idle cores; a loaded machine many times that
 
 
 @dataclass(slots=True)
