@@ -128,7 +128,7 @@ def test_a_version_2_database_upgrades_and_takes_the_journal(tmp_path):
     conn.close()
     _append(journal.journal_path(database), "new")
     with ProgressStore(database) as store:
-        assert store.schema_version() == SCHEMA_VERSION == 4
+        assert store.schema_version() == SCHEMA_VERSION == 5
         assert [i.command for i in store.list_incidents()] == ["new", "old"]
 
 

@@ -18,6 +18,7 @@ from quiz_support import T0, entries, lora_probes
 
 from diagnose import paths
 from diagnose.errors import DiagnoseError
+from diagnose.quiz import journal as journal_module
 from diagnose.quiz import store as store_module
 from diagnose.quiz.scheduler import QuizScheduler
 from diagnose.quiz.session import QuizEngine
@@ -225,13 +226,13 @@ def test_incident_history_never_stores_tokens_and_bounds_size(tmp_path):
             source="capture",
             entry_ids=["hub-gated-repo"],
             report={"message": "401 for token hf_abcdefghijklmnopqrst"},
-            probes={"huge": "x" * (store_module.MAX_PAYLOAD_BYTES + 10)},
+            probes={"huge": "x" * (journal_module.MAX_PAYLOAD_BYTES + 10)},
         )
         record = store.get_incident(incident)
         dumped = json.dumps([record.command, record.report, record.probes])
         assert "hf_abc" not in dumped and "hf_ZYX" not in dumped
         assert "python train.py" in record.command
-        assert record.probes == {"omitted": f"probes larger than {store_module.MAX_PAYLOAD_BYTES} bytes"}
+        assert record.probes == {"omitted": f"probes larger than {journal_module.MAX_PAYLOAD_BYTES} bytes"}
 
 
 def _populate(store: ProgressStore) -> None:
