@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from advisor_captures import CAPTURES, all_text, load_capture
 
 from diagnose.advisors import REGISTRY, get_advisor
 
 
 def advise(advisor: str, capture: str):
-    if not (CAPTURES / f"{capture}.json").exists():
-        pytest.skip(f"capture fixture {capture} not generated (tests/data/captures/make_captures.py)")
+    assert (CAPTURES / f"{capture}.json").exists(), f"no fixture {capture} (tests/data/captures/make_captures.py)"
     incident = load_capture(capture)
     advice = get_advisor(advisor)(incident)
     assert advice is not None

@@ -179,8 +179,9 @@ def test_fix_help_does_not_import_libcst():
 @pytest.mark.slow  # two dry runs of the script (diagnose check runs its setup in a subprocess)
 def test_check_finds_the_known_mistakes(tmp_path, capsys):
     models = REPO / ".tiny-models"
-    if not (models / "gpt2" / "config.json").exists() or not (models / "tokenizer-nopad").exists():
-        pytest.skip("tiny models not built (python examples/tiny_models.py; examples/tiny_tokenizer.py)")
+    assert (models / "gpt2" / "config.json").exists() and (models / "tokenizer-nopad").exists(), (
+        "tiny models not built: make setup (python examples/tiny_models.py; examples/tiny_tokenizer.py)"
+    )
     script = tmp_path / "train.py"
     script.write_text(f'''from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM, AutoTokenizer

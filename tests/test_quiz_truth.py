@@ -77,12 +77,10 @@ def test_scaling_answer_equals_peft_layer_scaling(gpt2_dir, r, lora_alpha, use_r
 
 def test_scaling_question_from_the_capture_hooks_own_probe(gpt2_dir):
     """The same check with the config recorded by the capture hook's probe code."""
-    probes_module = pytest.importorskip("diagnose.capture.hookdir._diagnose_probes")
-    config_fields = getattr(probes_module, "_config_fields", None)
-    if config_fields is None:
-        pytest.skip("the capture probe helper moved")
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
+
+    from diagnose.capture.hookdir._diagnose_probes import _config_fields as config_fields
 
     model = get_peft_model(
         AutoModelForCausalLM.from_pretrained(gpt2_dir),
