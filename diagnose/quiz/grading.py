@@ -393,6 +393,10 @@ def _grade_open(question: QuizQuestion, text: str) -> Grade:
     score = len(present) / len(question.concepts) if question.concepts else 0.0
     notes = [f"said as not so: {', '.join(negated)}"] if negated else []
     notes += [f"read {wrong!r} as {right!r}" for wrong, right in typos.items()]
+    if negated and len(negated) >= len(present):
+        # The answer denies as much of the point as it makes: a misconception, not a partial answer.
+        notes.append("denies what the answer rests on: counted as wrong")
+        return Grade(False, 0.0, [], list(question.concepts), Rating.Again, notes=notes)
     rating = rating_for_score(score)
     correct = score >= 1.0
     items = _keyword_list(text)
