@@ -35,7 +35,8 @@ def old_wording_note(entry_id: str, message: str) -> str | None:
     if not matched or any(w["in_latest"] for w in matched):
         return None
     w = max(matched, key=lambda w: len(w["template"]))
-    span = w["first"] if w["first"] == w["last"] else f"{w['first']}–{w['last']}"
+    first, last = (".".join(w[end].split(".")[:2]) for end in ("first", "last"))
+    span = first if first == last else f"{first}–{last}"
     return (
         f"This wording of the message comes from {w['package']} {span}; newer releases word it differently: "
         f"the error came from an older {w['package']} (your environment, or the log you pasted)."
