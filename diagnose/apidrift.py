@@ -111,8 +111,8 @@ def _key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split(".")[:3] if part.isdigit())
 
 
-def minor(version: str | None) -> str | None:
-    return ".".join(version.split(".")[:2]) if version else None
+def minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
 
 
 def lookup(package: str, api: str, name: str, installed: str | None = None) -> Drift | None:
@@ -132,7 +132,7 @@ def lookup(package: str, api: str, name: str, installed: str | None = None) -> D
         api=api,
         name=name,
         existed=_range(versions, spans),
-        removed_in=minor(removed),
+        removed_in=minor(removed) if removed else None,
         renamed_to=rename["new"] if rename else None,
         renamed_in=minor(rename["deprecated_in"]) if rename else None,
         moved_to=move["new_api"] if move else None,
