@@ -118,7 +118,7 @@ def advise(incident: Incident) -> Advice:
             )
         )
     off_inputs = [t for t in user if main and t["device"] != main and t["device"] != "meta"]
-    if off_inputs and main != "meta":
+    if off_inputs and main is not None and main != "meta":
         fixes.insert(0, _input_fix(var, off_inputs, main, bool(device_map)))
         params["tensor_vars"] = [t["name"] for t in off_inputs]
     if not fixes:

@@ -133,7 +133,7 @@ def _user_module(
     if failing is None or failing["name"] or owner is model or not owner.get("variables"):
         return None
     dtypes = {p.split("/")[-1]: n for p, n in failing["places"].items()}
-    return owner["variables"][0], max(dtypes, key=dtypes.get)
+    return owner["variables"][0], max(dtypes, key=lambda dtype: dtypes[dtype])
 
 
 def _op_inputs(incident: Incident) -> list[dict[str, Any]]:

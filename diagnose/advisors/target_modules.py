@@ -162,8 +162,8 @@ def _from_model(incident: Incident, model: dict[str, Any], requested: list[str])
                 f"leaving target_modules out uses it.",
             )
         )
-    types = {t for s in corrected for t in wrappable.get(s, {}).get("types", {})}
-    if "Conv1D" in types:
+    corrected_types = {t for s in corrected for t in wrappable.get(s, {}).get("types", {})}
+    if "Conv1D" in corrected_types:
         findings.append(
             Finding(
                 title="Conv1D layers",

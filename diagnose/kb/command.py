@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         "new": _new,
         "docs": _docs,
     }
-    handler = handlers.get(getattr(args, "kb_command", None))
+    handler = handlers.get(getattr(args, "kb_command", None) or "")
     if handler is None:
         raise UsageError("diagnose kb: choose a subcommand: " + ", ".join(handlers) + " (see diagnose kb --help)")
     return handler(args)
@@ -147,17 +147,19 @@ def _list(args) -> int:
             )
         )
         return 0
+    from rich.console import JustifyMethod
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} KB entries", title_justify="left")
-    for column, justify in (
+    columns: list[tuple[str, JustifyMethod]] = [
         ("id", "left"),
         ("title", "left"),
         ("examples", "right"),
         ("not", "right"),
         ("quiz", "right"),
         ("origin", "left"),
-    ):
+    ]
+    for column, justify in columns:
         table.add_column(column, justify=justify, overflow="fold", no_wrap=column == "id")
     for e in rows:
         table.add_row(

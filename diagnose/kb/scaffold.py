@@ -115,9 +115,10 @@ def build(entry_id: str, traceback: str | None = None, source: str | None = None
     """The YAML text of a new entry (with its first example when a traceback is given)."""
     if not ENTRY_ID.match(entry_id):
         raise UsageError(f"entry id {entry_id!r} must be kebab-case, e.g. my-lib-missing-field")
-    if traceback is None:
-        names, pattern, key = [], None, "message"
-    else:
+    names: list[str] = []
+    pattern: str | None = None
+    key = "message"
+    if traceback is not None:
         traceback = _clean(traceback)
         names, pattern, key = message_rule(traceback)
     lines = [f"id: {entry_id}", "title: TODO say in plain words what went wrong (one line)", "match:"]

@@ -25,7 +25,10 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
     calls = script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] == config and keyword(c, field) is not None)
     if len(calls) != 1:
         return None  # not set in a call of the script (a dict, **kwargs), or in several: the user's call
-    value = keyword(calls[0], field).value
+    found = keyword(calls[0], field)
+    if found is None:  # the filter above kept only calls that have it
+        return None
+    value = found.value
     text = string_value(value)
     if text is not None:
         try:

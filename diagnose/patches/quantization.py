@@ -64,7 +64,9 @@ def _rewrite(script: Script, call: cst.Call) -> bool:
     if keyword(call, "quantization_config") is not None:
         return False  # both given: which one the user meant is theirs to decide
     moved = [arg for arg in call.args if arg.keyword is not None and arg.keyword.value in MOVED]
-    inner = ", ".join(f"{arg.keyword.value}={cst.Module([]).code_for_node(arg.value)}" for arg in moved)
+    inner = ", ".join(
+        f"{arg.keyword.value}={cst.Module([]).code_for_node(arg.value)}" for arg in moved if arg.keyword is not None
+    )
     qualified = "transformers." if call_name(call).startswith("transformers.") else ""
     config = cst.parse_expression(f"{qualified}BitsAndBytesConfig({inner})")
     positions = [call.args.index(arg) for arg in moved]

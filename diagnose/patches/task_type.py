@@ -24,6 +24,8 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
     if len(calls) != 1:
         return None  # none, or several configs with this task_type: which one is meant is the user's call
     arg = keyword(calls[0], "task_type")
+    if arg is None:  # _task() found it, so it is there
+        return None
     value = arg.value
     if isinstance(value, cst.Attribute):
         script.replace(value.attr, cst.Name(wanted))

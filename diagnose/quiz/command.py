@@ -570,7 +570,7 @@ def offer_after_diagnosis(
         ask = _prompt(console)
     own_store = store is None
     try:
-        if own_store:
+        if store is None:
             store = ProgressStore()
         engine = QuizEngine(kb if kb is not None else load_entries(), store)
         if message is None and isinstance(incident_probes, Mapping):

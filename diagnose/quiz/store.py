@@ -516,7 +516,8 @@ class ProgressStore:
                     None if log is None else journal.bounded_log(log),
                 ),
             )
-            return int(cursor.lastrowid)
+            assert cursor.lastrowid is not None  # an INSERT sets it
+            return cursor.lastrowid
 
     def list_incidents(self, limit: int | None = 50) -> list[IncidentSummary]:
         """Newest first."""
