@@ -63,10 +63,23 @@ _LOGGER = re.compile(r"^\s*(?:wandb|INFO|WARNING|DEBUG|ERROR|CRITICAL)\b")
 _BUILTIN_EXCEPTIONS = {n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException)}
 
 
+# A prefix every line of a launcher's output carries: ``srun --label``'s task (``0: ``), pdsh's host
+# (DeepSpeed's multi-node runner: ``worker-0: ``).  Stripped only when most lines carry the same one.
+_LINE_LABEL = re.compile(r"^(?:\d{1,5}|[A-Za-z][\w.-]{0,62}): ")
+# Markdown outside a code block renders ``__init__`` as a bold ``init``: the dunder methods tracebacks name.
+_EATEN_DUNDER = re.compile(
+    r"(?<=\w)\.(init|post_init|call|getattr|getattribute|setattr|getitem|new|enter|exit)\((?=\))"
+    r"|(?<= in )(init|post_init|call|getattr|getattribute|setattr|getitem|new|enter|exit)(?=\(|$)",
+    re.MULTILINE,
+)
+_WINDOWS_FRAME = re.compile(r'^(\s*File ")([A-Za-z]:\\[^"]*|\\\\[^"]*)(")')
+
+
 def normalize(text: str) -> str:
     """Undo terminal and logging noise; one logical line per line."""
     text = text[-MAX_TEXT:].replace("\r\n", "\n")
     text = _ANSI.sub("", text)
+    text = _strip_common_label(text)
     lines = []
     for raw in text.split("\n"):
         line = raw.rsplit("\r", 1)[-1] if "\r" in raw.rstrip("\r") else raw.rstrip("\r")  # progress bars
@@ -77,9 +90,33 @@ def normalize(text: str) -> str:
             if stripped == line:
                 break
             line = stripped
+        if "\\" in line and (windows := _WINDOWS_FRAME.match(line)):
+            line = windows[1] + windows[2].replace("\\", "/") + windows[3] + line[windows.end() :]
         lines.append(line)
     lines = _unbox(lines)
-    return "\n".join(line.rstrip() for line in _unwrap(lines))
+    text = "\n".join(line.rstrip() for line in _unwrap(lines))
+    if "__" not in text:  # Markdown ate every dunder: put back the ones tracebacks show
+        text = _EATEN_DUNDER.sub(lambda m: f".__{m[1]}__(" if m[1] else f"__{m[2]}__", text)
+    return text
+
+
+def _strip_common_label(text: str) -> str:
+    """Remove a ``0: `` / ``worker-0: `` label that most lines of the text start with."""
+    lines = text.split("\n")
+    labels = [m[0] for line in lines if (m := _LINE_LABEL.match(line))]
+    if not labels:
+        return text
+    label = max(set(labels), key=labels.count)
+    if _EXCEPTION.match(label[:-2]):
+        return text  # "ValueError: …" is the error, not a label
+    nonempty = sum(1 for line in lines if line.strip())
+    if len(labels) < 3:  # a short paste: every line labelled, and behind the label a traceback's line
+        rest = [line[len(label) :] for line in lines if line.startswith(label)]
+        if len(rest) < nonempty or not any(_EXCEPTION.match(r) or _TRACEBACK.match(r) for r in rest):
+            return text
+    elif labels.count(label) * 10 < nonempty * 6:
+        return text
+    return "\n".join(line[len(label) :] if line.startswith(label) else line for line in lines)
 
 
 def _unbox(lines: list[str]) -> list[str]:
@@ -137,12 +174,19 @@ def _unwrap(lines: list[str]) -> list[str]:
     if len(widths) >= 2 and sum(1 for w in widths if w == width) >= 2:
         out: list[str] = []
         joining = False
-        for line in lines:
+        for i, line in enumerate(lines):
             if joining and out:
                 out[-1] += line
             else:
                 out.append(line)
-            joining = len(line) == width
+            # A whole frame line followed by its indented code line, or a line followed by a frame or an
+            # exception line, was not wrapped, however long it is.
+            after = lines[i + 1] if i + 1 < len(lines) else ""
+            joining = (
+                len(line) == width
+                and not (_FRAME.match(line) and after.startswith("    "))
+                and not (_FRAME.match(after) or _TRACEBACK.match(after) or _EXCEPTION.match(after))
+            )
         return out
     out = []
     for i, line in enumerate(lines):
@@ -182,10 +226,34 @@ def parse_text(text: str) -> Incident:
     clean = normalize(text)
     blocks = _blocks(clean.split("\n"))
     found = [b for b in blocks if b.type]
-    if not found:
-        return Incident(source="text", exception=None, text=clean)
+    cut = bool(blocks) and not blocks[-1].type and bool(blocks[-1].frames)  # the last traceback lost its error
+    if not found or cut:
+        raised = _from_raise_statement(clean, blocks[-1] if blocks else None)
+        if raised is not None:
+            found.append(raised)
+        elif not found or found[-1].relation == "context":
+            # "During handling … another exception occurred" and the paste stops before it: the error that
+            # ended the run is unknown, and the one handled before it is not its cause.
+            return Incident(source="text", exception=None, text=clean)
     infos = [_info(b) for b in found]
     return Incident(source="text", exception=infos[-1], chain=infos[:-1], text=clean)
+
+
+# raise ValueError("message") / raise ValueError(f"... {x} ...") on one line: the paste's last line.
+_RAISE = re.compile(r"""^\s*raise\s+(?P<type>[A-Za-z_][\w.]*)\(\s*[fr]?(?P<q>["'])(?P<message>.+)(?P=q)\s*\)?\s*$""")
+
+
+def _from_raise_statement(clean: str, block: _Block | None) -> _Block | None:
+    """The exception of a paste that stops at the ``raise X("message")`` line, before Python's exception line."""
+    last = next((line for line in reversed(clean.split("\n")) if line.strip()), "")
+    if not (match := _RAISE.match(last)) or not _EXCEPTION.match(match["type"]):
+        return None
+    if "{" in match["message"] and last.lstrip()[6:].split("(", 1)[1].lstrip()[:1] == "f":
+        return None  # an f-string: the names that tell errors apart are still placeholders
+    raised = block or _Block()
+    raised.type = match["type"]
+    raised.message_lines = [match["message"]]
+    return raised
 
 
 def _info(block: _Block) -> ExceptionInfo:
@@ -230,7 +298,7 @@ def _blocks(lines: list[str]) -> list[_Block]:
                 blocks.append(current)
                 current = _Block()
             code = ""
-            if i + 1 < len(lines) and lines[i + 1].startswith("    ") and not _FRAME.match(lines[i + 1]):
+            if i + 1 < len(lines) and _code_line(lines[i + 1]):
                 code = lines[i + 1].strip()
                 i += 1
                 while i + 1 < len(lines) and re.fullmatch(r"\s*[~^\s]+", lines[i + 1] or "x"):
@@ -259,6 +327,16 @@ def _blocks(lines: list[str]) -> list[_Block]:
     if current.type or current.frames:
         blocks.append(current)
     return blocks
+
+
+def _code_line(line: str) -> bool:
+    """The source line Python prints under a frame (indented; in a paste that lost its indentation, any
+    line that is not itself a frame, a traceback header or an exception line)."""
+    if _FRAME.match(line) or not line.strip():
+        return False
+    if line.startswith("    "):
+        return True
+    return not (_TRACEBACK.match(line) or _EXCEPTION.match(line) or _CAUSE in line or _CONTEXT in line)
 
 
 def _ipython_frame(line: str, ipython: bool) -> Frame | None:

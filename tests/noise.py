@@ -24,6 +24,21 @@ its transform.
   ``path:line in func`` row and the code line per frame, then the exception's
   bare class name and its message wrapped at 100 columns;
 - ``crlf``: Windows line endings.
+
+Pastes as users paste them (issue 12 §3):
+
+- ``dedent``: indentation lost (forums, chat apps, Markdown outside a code
+  block): every line starts at column 0;
+- ``markdown``: Markdown rendering ate the underscores and stars: ``__init__``
+  shows as ``init`` (bold), ``**kwargs`` as ``kwargs``;
+- ``cut_at_raise``: the paste stops at the ``raise Error("message")`` line of
+  the last frame, before the exception line (unchanged when that line has no
+  string literal: nothing could be read from it);
+- ``windows_paths``: the same run on Windows: ``C:\\Users\\…\\site-packages\\…``
+  paths with backslashes;
+- ``slurm_prefix``: ``srun --label`` output, ``0: `` before every line;
+- ``deepspeed_prefix``: DeepSpeed's multi-node (pdsh) runner, ``worker-0: ``
+  before every line.
 """
 
 from __future__ import annotations
@@ -48,6 +63,12 @@ __all__ = [
     "log_noise",
     "rich_box",
     "crlf",
+    "dedent",
+    "markdown",
+    "cut_at_raise",
+    "windows_paths",
+    "slurm_prefix",
+    "deepspeed_prefix",
 ]
 
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+)(?:, in (?P<func>.*))?$')
@@ -392,6 +413,69 @@ def rich_box(text: str) -> str:
     return _join(out)
 
 
+# ---------------------------------------------------------------- pastes as users paste them
+
+
+def dedent(text: str) -> str:
+    """Every line's leading whitespace lost."""
+    lines, nl = _lines(text)
+    return _join([line.lstrip() for line in lines], nl)
+
+
+_DUNDER = re.compile(r"__(\w+?)__")
+_DOUBLE_STAR = re.compile(r"\*\*(?=\w)")
+
+
+def markdown(text: str) -> str:
+    """Markdown rendering: ``__init__`` → ``init`` (bold markers eaten), ``**kwargs`` → ``kwargs``."""
+    return _DOUBLE_STAR.sub("", _DUNDER.sub(r"\1", text))
+
+
+_RAISE_LITERAL = re.compile(r"""^\s*raise\s+[\w.]+\(\s*f?(["']).+\1""")
+
+
+def cut_at_raise(text: str) -> str:
+    """Stop after the last frame's ``raise X("...")`` line; unchanged without such a line."""
+    lines, _ = _lines(text)
+    final = find_final_line(lines)
+    if final is None or final == 0:
+        return text
+    code = _plain(lines[final - 1])
+    if _CARETS.match(code) and final >= 2:
+        code, final = _plain(lines[final - 2]), final - 1
+    if not _RAISE_LITERAL.match(code):
+        return text
+    return _join(lines[:final])
+
+
+_POSIX_PATH = re.compile(r'(File ")(/[^"]*)(")')
+_SITE = re.compile(r"^/.*?/(?:lib/python3\.\d+/)?site-packages/")
+
+
+def _windows(path: str) -> str:
+    path = _SITE.sub("C:/Users/me/miniconda3/envs/lora/Lib/site-packages/", path)
+    if not path.startswith("C:"):
+        path = "C:/Users/me/projects" + path
+    return path.replace("/", "\\")
+
+
+def windows_paths(text: str) -> str:
+    """The run on Windows: frame paths with a drive and backslashes."""
+    return _POSIX_PATH.sub(lambda m: m.group(1) + _windows(m.group(2)) + m.group(3), text)
+
+
+def slurm_prefix(text: str) -> str:
+    """``srun --label``: the task number before every line."""
+    lines, nl = _lines(text)
+    return _join([f"0: {line}" for line in lines], nl)
+
+
+def deepspeed_prefix(text: str) -> str:
+    """DeepSpeed's pdsh runner: the host name before every line."""
+    lines, nl = _lines(text)
+    return _join([f"worker-0: {line}" for line in lines], nl)
+
+
 VARIANTS: dict[str, Callable[[str], str]] = {
     "cut_head": cut_head,
     "cut_tail": cut_tail,
@@ -405,4 +489,10 @@ VARIANTS: dict[str, Callable[[str], str]] = {
     "log_noise": log_noise,
     "rich_box": rich_box,
     "crlf": crlf,
+    "dedent": dedent,
+    "markdown": markdown,
+    "cut_at_raise": cut_at_raise,
+    "windows_paths": windows_paths,
+    "slurm_prefix": slurm_prefix,
+    "deepspeed_prefix": deepspeed_prefix,
 }

@@ -2,7 +2,8 @@
 
 - Robustness: every KB example, mangled by each of tests/noise.py's VARIANTS
   (cut head/tail/middle, last line only, rank prefixes, ANSI, timestamps,
-  wrap80, log noise, Rich box, CRLF), must still be diagnosed as its entry,
+  wrap80, log noise, Rich box, CRLF; and as users paste: indentation lost,
+  Markdown-eaten dunders, cut at the raise line, Windows paths, srun/pdsh labels), must still be diagnosed as its entry,
   first.  One test per entry x variant.  Where a variant destroys all the
   evidence an example has, that combination is listed in EXPECTED_MISSES with
   its reason (keep the list short: fix the entry's rules before adding here).
@@ -47,6 +48,10 @@ EXPECTED_MISSES: dict[tuple[str, str], str] = {
     ("bnb-gpu-unavailable", "cut_tail"): "a bitsandbytes 0.41 paste prints 'RuntimeError: ' and the whole message on "
     "the following lines; cut at the exception line nothing is left",
     ("bnb-gpu-unavailable", "last_line_only"): "same paste: the last exception line is 'RuntimeError: ' alone",
+    ("adapter-config-missing", "cut_at_raise"): "peft's raise line is an f-string (Can't find '{CONFIG_NAME}' at "
+    "'{model_id}'): without the printed message the file it looked for is a placeholder",
+    ("bnb-quantization-args", "cut_at_raise"): "torch's raise line is an f-string (module '{__name__}' has no "
+    "attribute '{name}'): nothing of bnb_4bit_compute_dtype='bf16' is left",
     ("bnb-quantization-args", "cut_middle"): "bnb_4bit_compute_dtype='bf16': the evidence is the quantization_config "
     "frame; alone, \"module 'torch' has no attribute 'bf16'\" is a user typo",
     ("bnb-quantization-args", "last_line_only"): "same example, same reason",

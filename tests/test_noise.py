@@ -14,18 +14,24 @@ from tests.noise import (
     VARIANTS,
     ansi,
     crlf,
+    cut_at_raise,
     cut_head,
     cut_middle,
     cut_tail,
+    dedent,
+    deepspeed_prefix,
     final_line_index,
     find_final_line,
     last_line_only,
     log_noise,
+    markdown,
     rank_prefix,
     rich_box,
+    slurm_prefix,
     strip_ansi,
     timestamps,
     timestamps_bracket,
+    windows_paths,
     wrap80,
 )
 
@@ -212,3 +218,41 @@ def test_rich_corpus_has_expectations():
         text = (RICH / f"{name}.txt").read_text()
         assert "Traceback (most recent call last)" in strip_ansi(text)
         assert ("\x1b[" in text) == name.endswith("-color")
+
+
+# ---------------------------------------------------------------- pastes as users paste them
+
+RAISE_TAIL = (
+    "Traceback (most recent call last):\n"
+    '  File "/home/u/.venv/lib/python3.11/site-packages/peft/tuners/ia3/model.py", line 199, in _prepare\n'
+    '    raise ValueError("Please specify `target_modules` in `peft_config`")\n'
+    "ValueError: Please specify `target_modules` in `peft_config`\n"
+)
+
+
+def test_dedent_removes_all_indentation_only():
+    out = dedent(PEFT)
+    assert all(line == line.lstrip() for line in out.splitlines())
+    assert [line.strip() for line in out.splitlines()] == [line.strip() for line in PEFT.splitlines()]
+
+
+def test_markdown_eats_dunders_and_double_stars():
+    out = markdown("TypeError: LoraConfig.__init__() got an unexpected keyword argument\n  f(*args, **kwargs)\n")
+    assert out == "TypeError: LoraConfig.init() got an unexpected keyword argument\n  f(*args, kwargs)\n"
+
+
+def test_cut_at_raise_stops_at_the_raise_line_with_a_literal():
+    assert cut_at_raise(RAISE_TAIL) == RAISE_TAIL.rsplit("ValueError:", 1)[0]
+    no_literal = RAISE_TAIL.replace('raise ValueError("Please specify', "raise ValueError(msg) #")
+    assert cut_at_raise(no_literal) == no_literal  # nothing could be read from the raise line
+
+
+def test_windows_paths_use_a_drive_and_backslashes():
+    out = windows_paths(RAISE_TAIL)
+    assert 'File "C:\\Users\\me\\miniconda3\\envs\\lora\\Lib\\site-packages\\peft\\tuners\\ia3\\model.py"' in out
+    assert "/home/u" not in out and out.count("\n") == RAISE_TAIL.count("\n")
+
+
+def test_launcher_labels_on_every_line():
+    assert all(line.startswith("0: ") for line in slurm_prefix(PEFT).splitlines())
+    assert all(line.startswith("worker-0: ") for line in deepspeed_prefix(PEFT).splitlines())

@@ -207,3 +207,80 @@ def test_ipython_tracebacks_keep_their_frames(name):
     assert frames[0].file.startswith(cell) and (frames[0].line, frames[0].code) == (line, code)
     assert all(f.line and f.code for f in frames)
     assert explain_text(text, load_kb(use_env=False)).diagnoses[0].id == entry_id
+
+
+# ---------------------------------------------------------------- pastes as users paste them (issue 12 §3)
+
+PEFT_TAIL = (
+    "Traceback (most recent call last):\n"
+    '  File "/home/u/train.py", line 52, in <module>\n'
+    "    model = get_peft_model(model, lora_config)\n"
+    "            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^\n"
+    '  File "/home/u/.venv/lib/python3.11/site-packages/peft/tuners/lora/model.py", line 704, in _prepare\n'
+    '    raise ValueError("Please specify `target_modules` or `target_parameters`in `peft_config`")\n'
+    "ValueError: Please specify `target_modules` or `target_parameters`in `peft_config`\n"
+)
+
+
+def test_indentation_lost_keeps_frames_and_code():
+    dedented = "\n".join(line.lstrip() for line in PEFT_TAIL.splitlines())
+    exc = parse_text(dedented).exception
+    assert exc.type == "ValueError" and exc.message.startswith("Please specify `target_modules`")
+    assert [f.code for f in exc.frames] == [
+        "model = get_peft_model(model, lora_config)",
+        'raise ValueError("Please specify `target_modules` or `target_parameters`in `peft_config`")',
+    ]
+
+
+def test_markdown_eaten_dunders_are_put_back():
+    text = (
+        'File "/x/site-packages/torch/nn/modules/module.py", line 1967, in getattr\n'
+        "TypeError: LoraConfig.init() got an unexpected keyword argument 'dropout'\n"
+    )
+    incident = parse_text(text)
+    assert incident.exception.message == "LoraConfig.__init__() got an unexpected keyword argument 'dropout'"
+    assert incident.exception.frames[0].function == "__getattr__"
+    untouched = "ValueError: x.init() failed in __main__\n"  # dunders left in the text: no Markdown damage
+    assert parse_text(untouched).exception.message == "x.init() failed in __main__"
+
+
+def test_a_paste_that_stops_at_the_raise_line_reads_the_message_from_it():
+    cut = PEFT_TAIL.rsplit("ValueError:", 1)[0]
+    exc = parse_text(cut).exception
+    assert (exc.type, exc.message) == (
+        "ValueError",
+        "Please specify `target_modules` or `target_parameters`in `peft_config`",
+    )
+    assert exc.frames[-1].function == "_prepare"
+    f_string = cut.replace('raise ValueError("Please specify', 'raise ValueError(f"{name} Please specify')
+    assert parse_text(f_string).exception is None  # placeholders: the message is not known
+
+
+def test_a_chain_cut_before_its_last_error_is_not_blamed_on_the_handled_one():
+    text = (
+        "Traceback (most recent call last):\n"
+        '  File "/x/a.py", line 1, in f\n'
+        "    g()\n"
+        "KeyError: 'cache'\n\n"
+        "During handling of the above exception, another exception occurred:\n\n"
+        "Traceback (most recent call last):\n"
+        '  File "/x/a.py", line 3, in f\n'
+        "    h()\n"
+    )
+    assert parse_text(text).exception is None
+
+
+def test_windows_paths_read_as_forward_slashes():
+    text = PEFT_TAIL.replace("/home/u/.venv/lib/python3.11/", "C:\\Users\\me\\venv\\Lib\\").replace(
+        "lib/site-packages/peft/tuners/lora/", "site-packages\\peft\\tuners\\lora\\"
+    )
+    files = [f.file for f in parse_text(text).exception.frames]
+    assert files[1] == "C:/Users/me/venv/Lib/site-packages/peft/tuners/lora/model.py"
+
+
+@pytest.mark.parametrize("label", ["0: ", "worker-0: ", "gpu-node-17: "])
+def test_launcher_labels_are_stripped(label):
+    labelled = "\n".join(label + line for line in PEFT_TAIL.splitlines())
+    exc = parse_text(labelled).exception
+    assert exc.type == "ValueError" and len(exc.frames) == 2 and exc.frames[0].code.startswith("model =")
+    assert parse_text(label + "RuntimeError: boom").exception.message == "boom"
