@@ -103,3 +103,18 @@ def test_json_listing_and_answer_see_the_same_letters(tmp_path):
         assert engine.item(question.id, T0).question.choices == listed.question.choices
         right = "abcdefgh"[listed.question.choices.index(question.answer)]
         assert engine.answer(engine.item(question.id, T0), right, T0).grade.correct
+
+
+def test_a_question_asked_again_shows_its_choices_in_new_places(tmp_path):
+    kb = load_kb()
+    with ProgressStore(tmp_path / "p.sqlite3") as store:
+        engine = QuizEngine(kb, store)
+        loaded = next(loaded for loaded in kb if any(q.kind == "choice" for q in loaded.entry.quiz))
+        question = next(q for q in loaded.entry.quiz if q.kind == "choice")
+        item = engine.item(question.id, T0)
+        for minute in range(1, 8):
+            engine.answer(item, "a", T0)
+            again = engine.reshown(item)
+            assert again.order != item.order
+            assert [question.choices[i] for i in again.order] == again.question.choices
+            item = again

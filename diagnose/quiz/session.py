@@ -360,7 +360,16 @@ class QuizEngine:
             again = self._kb_item(entry, question, self.store.get_card(item.id), item.leech)
         else:
             again = None
-        return dataclasses.replace(again, new=False) if again is not None else item
+        if again is None:
+            return item
+        if again.order is not None and again.order == item.order:
+            # A new draw may repeat the old order; asked again minutes later, the places must change.
+            order = again.order[1:] + again.order[:1]
+            choices = [item.question.choices[item.order.index(i)] for i in order]
+            again = dataclasses.replace(
+                again, question=dataclasses.replace(again.question, choices=choices), order=order
+            )
+        return dataclasses.replace(again, new=False)
 
     # -- answering
 
