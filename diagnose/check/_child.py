@@ -176,6 +176,7 @@ def _record_model(model, name: Any, where: str, quant: Any, skipped: dict[str, s
             "name": str(name),
             "config_source": where,
             "quantization": quant_fields,
+            "quantized": _find_quantized(model, quant_fields),
             "skipped_kwargs": skipped,
         }
     )
@@ -321,9 +322,16 @@ def quantization_of(model) -> dict[str, Any] | None:
 
 
 def quantized_linears(model) -> list[tuple[str, torch.nn.Linear]]:
-    """The nn.Linear layers bitsandbytes would have replaced (all but the output head and the skipped modules)."""
-    quant = quantization_of(model) or {}
-    if not (quant.get("load_in_4bit") or quant.get("load_in_8bit")):
+    """The nn.Linear layers bitsandbytes would have replaced, as found when the model was built (before LoRA added
+    linears of its own): all but the output head and the skipped modules."""
+    for record in SEEN.models:
+        if record["model"] is model:
+            return record["quantized"]
+    return []
+
+
+def _find_quantized(model, quant: dict[str, Any] | None) -> list[tuple[str, torch.nn.Linear]]:
+    if not quant or not (quant.get("load_in_4bit") or quant.get("load_in_8bit")):
         return []
     skip = set(QUANT_SKIP) | set(quant.get("llm_int8_skip_modules") or [])
     return [

@@ -105,8 +105,10 @@ def _quantize(spec: Quantized, memo: dict[int, Any]) -> None:
     module = spec.module
     rows, cols = module.out_features, module.in_features
     size = nf4_bytes(rows * cols, spec.double_quant) if spec.bits == 4 else int8_bytes(rows, cols)
-    # the packed bytes stand as the weight (uint8, as bitsandbytes' Params4bit / Int8Params are)
-    packed = torch.nn.Parameter(torch.empty((size, 1), dtype=torch.uint8), requires_grad=False)
+    # the packed bytes stand as the weight; typed in the compute dtype (peft casts inputs to a weight's dtype,
+    # and bitsandbytes computes in it), sized to the packed bytes (rounded up to one element)
+    element = torch.empty((), dtype=spec.compute_dtype).element_size()
+    packed = torch.nn.Parameter(torch.empty((-(-size // element), 1), dtype=spec.compute_dtype), requires_grad=False)
     memo[id(module.weight)] = packed
     module._parameters["weight"] = packed
     bias = module.bias
