@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from diagnose.runner import RunResult
 
@@ -94,7 +94,13 @@ class ReplayChild:
 
     def wait(self) -> RunResult:
         if self._stopped is not None and self._next < len(self.recording.chunks):
-            return replace(
-                self.recording.result, exit_code=None, signal=int(signal.Signals(self._stopped)), captures=[]
+            recorded = self.recording.result  # stopped early: killed by the signal, nothing captured
+            return RunResult(
+                command=recorded.command,
+                exit_code=None,
+                signal=int(signal.Signals(self._stopped)),
+                tail=b"".join(self.recording.chunks[: self._next]),
+                captures=[],
+                script=recorded.script,
             )
         return self.recording.result

@@ -220,6 +220,7 @@ class RunScreen(ReportScreen):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A failed child worker ends the run on screen; the app's handler tells the user what broke."""
         if event.state == WorkerState.ERROR and event.worker.group == "child" and self.running:
+            self.output_arrived()
             self.state = "exited"
             self.ended_at = self.app.clock()
             self.update_status()
