@@ -25,3 +25,12 @@ def test_unspecified_target_modules_lists_the_custom_models_layers():
     assert {"qkv", "proj", "ff_in", "ff_out"} <= names and "head" not in names
     assert 'target_modules=["qkv"]' in best["fixes"][0]["body"]
     assert 'target_modules=["qkv"]' in best["patch"]
+
+
+@pytest.mark.slow
+def test_quantized_model_without_adapters_gets_the_peft_model_patch():
+    report, done = run_json(EXAMPLES / "quantized-no-adapter.py")
+    assert done.returncode != 0
+    best = report["diagnoses"][0]
+    assert best["id"] == "quantized-no-adapter"
+    assert "+trainer = Trainer(model=peft_model, args=args)" in best["patch"]

@@ -26,6 +26,7 @@ PATCHERS: dict[str, str] = {
     "peft-target-modules-not-found": "target_modules",
     "peft-unsupported-target-module": "target_modules",
     "peft-target-modules-unspecified": "target_modules",
+    "quantized-no-adapter": "trainer_model",
     "bnb-quantization-args": "quantization",
     "pad-token-missing": "pad_token",
     "peft-model-missing-attribute": "peft_model",
