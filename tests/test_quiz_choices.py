@@ -112,7 +112,7 @@ def test_a_question_asked_again_shows_its_choices_in_new_places(tmp_path):
         loaded = next(loaded for loaded in kb if any(q.kind == "choice" for q in loaded.entry.quiz))
         question = next(q for q in loaded.entry.quiz if q.kind == "choice")
         item = engine.item(question.id, T0)
-        for minute in range(1, 8):
+        for _ in range(7):
             engine.answer(item, "a", T0)
             again = engine.reshown(item)
             assert again.order != item.order
