@@ -125,3 +125,22 @@ def test_trainer_script_batch_trainable_share_and_memory_verdict(tmp_path):
     assert mem["peak"] > 2**20 and mem["verdict"] == "does not fit"
     assert code == 1 and [f["id"] for f in report["findings"]] == ["cuda-out-of-memory"]
     assert report["findings"][0]["line"] == 17  # the Trainer(...).train() line
+
+
+def test_check_flags_and_script_arguments_are_told_apart():
+    from diagnose.check.command import split_arguments
+
+    own, script = split_arguments(["--model", "m", "--gpu", "T4", "--batch=4", "--json", "--", "--gpu", "x"])
+    assert own == {"--gpu": "T4", "--json": True}
+    assert script == ["--model", "m", "--batch=4", "--gpu", "x"]
+
+
+@pytest.mark.parametrize("flag", [["--gpu", "TPU-v5"], ["--gpu-memory", "lots"], ["--batch-size", "two"]])
+def test_bad_check_flags_are_one_line_exit_2(tmp_path, capsys, flag):
+    from diagnose.cli import main
+
+    script = tmp_path / "train.py"
+    script.write_text("print('never run')\n")
+    assert main(["check", str(script), *flag]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("diagnose check: ") and len(err.splitlines()) == 1
