@@ -31,6 +31,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 MAGIC = "diagnose"
@@ -331,7 +332,11 @@ def _candidate_cells(shell, cell: tuple[int | None, str]):
     names = _cell_file_names(shell)
     history = getattr(getattr(shell, "history_manager", None), "input_hist_raw", None) or []
     if source:
-        yield (f"In[{count}]" if count is not None else "the failing cell"), source, names.get(count)
+        yield (
+            (f"In[{count}]" if count is not None else "the failing cell"),
+            source,
+            (names.get(count) if count is not None else None),
+        )
     if count is None:
         return
     for number in range(count - 1, max(0, count - 1 - RECENT_CELLS), -1):
@@ -377,7 +382,7 @@ def live_probes(shell) -> dict[str, Any]:
     """The capture hook's probes, run on the frame whose namespace is the user's (the cell calling the magic)."""
     from diagnose.capture.hookdir._diagnose_capture import _Deadline, _probe_all
 
-    frame = sys._getframe()
+    frame: FrameType | None = sys._getframe()
     while frame is not None and frame.f_globals is not shell.user_ns:
         frame = frame.f_back
     if frame is None:

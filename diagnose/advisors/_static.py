@@ -8,7 +8,7 @@ empty answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -162,7 +162,7 @@ def peft_config_fields(class_name: str = "LoraConfig") -> tuple[str, ...]:
     return tuple(base + fields)
 
 
-def _annotated(places: list[tuple[str, tuple[str, ...], tuple[str, ...]]]) -> list[str]:
+def _annotated(places: Sequence[tuple[str, tuple[str, ...], tuple[str, ...]]]) -> list[str]:
     """The annotated fields of the places' classes, in order, each once."""
     return list(dict.fromkeys(field for fields in _per_class(places, _class_annotations) for field in fields))
 

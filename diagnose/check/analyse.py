@@ -196,7 +196,7 @@ def estimate_memory(seen, model, peft_info, options: dict[str, Any]) -> tuple[di
     buffers = sum(b.numel() * b.element_size() for b in model.buffers())
     states, states_how = memory.optimizer_state_bytes(optimizer, trainable_numel, trainable_bytes)
 
-    dtypes = Counter()
+    dtypes: Counter[str] = Counter()
     for p in params:
         if not p.requires_grad and id(p) not in quantized_ids:
             dtypes[str(p.dtype).replace("torch.", "")] += p.numel() * p.element_size()

@@ -99,7 +99,7 @@ class Script:
 
     def statement_of(self, node: cst.CSTNode) -> cst.BaseStatement:
         """The statement (simple line or compound) that holds ``node`` in a body."""
-        current = node
+        current: cst.CSTNode | None = node
         while current is not None:
             parent = self.parent(current)
             if isinstance(current, (cst.SimpleStatementLine, cst.BaseCompoundStatement)) and isinstance(
@@ -222,6 +222,8 @@ def append_arg(call: cst.Call, new: cst.Arg) -> cst.Call:
 
 
 def _with_alias(node: cst.ImportFrom, name: str) -> cst.ImportFrom:
+    if isinstance(node.names, cst.ImportStar):
+        return node  # `from x import *` already brings the name in
     names = list(node.names)
     last = names[-1]
     new = cst.ImportAlias(name=cst.Name(name))

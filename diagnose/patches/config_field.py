@@ -30,6 +30,8 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
     if keyword(call, suggestion) is not None:
         return None  # both given: which value is meant is the user's call
     arg = keyword(call, wrong)
+    if arg is None or arg.keyword is None:  # not given as a keyword here: nothing to rename
+        return None
     script.replace(arg.keyword, cst.Name(suggestion))
     return Edit(
         new_text=script.code(),
