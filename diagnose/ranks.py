@@ -735,7 +735,7 @@ def _order(own: list[RankFailure], skew: float) -> tuple[str, list[RankFailure],
     informed = [f for f in own if f.exception is not None or f.signal] or own
     hosts = {f.host for f in informed}
     if len(hosts) == 1 and all(f.monotonic is not None for f in informed):
-        return "monotonic clock (one host)", sorted(informed, key=lambda f: f.monotonic), []
+        return "monotonic clock (one host)", sorted(informed, key=lambda f: f.monotonic or 0.0), []
     if all(f.time is not None for f in informed):
         label = f"wall clock, hosts compared within ±{skew:g} s of clock skew" if len(hosts) > 1 else "wall clock"
         return label, sorted(informed, key=lambda f: (f.time, f.order)), []
@@ -786,6 +786,12 @@ def output_without_other_ranks(output: str, rank: int | None) -> str:
     return "\n".join(line for _, line in kept)
 
 
+def _consequence(failure: RankFailure) -> str:
+    """What a failure that follows from another rank's shows: its error (if any) and what kind of consequence."""
+    kind = KINDS.get(failure.kind or "", "")
+    return f"{failure.error()} — {kind}" if failure.exception else kind
+
+
 def finding(analysis: RankAnalysis):
     """The ranks as the first finding of the diagnosis: who failed first, and how every rank failed."""
     from diagnose.report import Finding
@@ -815,7 +821,7 @@ def finding(analysis: RankAnalysis):
             "launcher" if f.launcher else (str(f.rank) if f.rank is not None else "?"),
             f.host or "",
             f.role + (f" ({f.kind})" if f.kind else ""),
-            f.error() if f.own_error else (f"{f.error()} — {KINDS[f.kind]}" if f.exception else KINDS[f.kind]),
+            f.error() if f.own_error else _consequence(f),
         ]
         for f in analysis.failures
     ]
