@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from fsrs import Card, Rating, State
 
@@ -191,7 +191,7 @@ def entries_of(kb: Any) -> Mapping[str, Entry]:
     entries = getattr(kb, "entries", kb)
     if not isinstance(entries, Mapping):
         raise TypeError("expected a KnowledgeBase or a mapping of entry id to Entry")
-    return {key: getattr(value, "entry", value) for key, value in entries.items()}
+    return {key: cast(Entry, getattr(value, "entry", value)) for key, value in entries.items()}
 
 
 def load_entries(extra_dirs: Sequence[Path | str] = ()) -> Mapping[str, Entry]:
@@ -283,8 +283,8 @@ class QuizEngine:
         in_scope = set(scope)
         cards = {record.question_id: record for record in self.store.cards()}
 
-        due: list[QuizItem] = []
-        new: list[QuizItem] = []
+        due: list[QuizItem | None] = []  # a template whose parameters no longer fit gives None, dropped below
+        new: list[QuizItem | None] = []
         leeches = self.leeches()
         for record in cards.values():  # every due card, whatever scope its first answer had
             if record.question_id not in self._questions or utc(record.card.due) > now:
@@ -304,22 +304,22 @@ class QuizEngine:
 
         fresh = self._template_params()
         for template_id in templates.TEMPLATES:
-            record = cards.get(template_id)
-            entry_id, params = fresh.get(template_id, (None, None))
-            if entry_id is not None and not (include_all or entry_id in in_scope):
-                entry_id, params = None, None
-            if record is not None and utc(record.card.due) <= now:
-                if params is None and (not entry_ids or record.entry_id in in_scope):
-                    entry_id, params = record.entry_id, record.params
+            card = cards.get(template_id)
+            template_entry: str | None
+            params: dict | None
+            template_entry, params = fresh.get(template_id, (None, None))
+            if template_entry is not None and not (include_all or template_entry in in_scope):
+                template_entry, params = None, None
+            if card is not None and utc(card.card.due) <= now:
+                if params is None and (not entry_ids or card.entry_id in in_scope):
+                    template_entry, params = card.entry_id, card.params
                 if params is not None:
-                    due.append(self._template_item(template_id, params, entry_id, record))
-            elif record is None and params is not None:
-                new.append(self._template_item(template_id, params, entry_id, None))
+                    due.append(self._template_item(template_id, params, template_entry, card))
+            elif card is None and params is not None:
+                new.append(self._template_item(template_id, params, template_entry, None))
 
-        due = [item for item in due if item is not None]
-        new = [item for item in new if item is not None]
-        due.sort(key=lambda item: (item.due, item.id))
-        picked = due + new
+        due_items = sorted((item for item in due if item is not None), key=lambda item: (item.due, item.id))
+        picked = due_items + [item for item in new if item is not None]
         return picked if limit is None else picked[: max(0, limit)]
 
     def for_diagnosis(
