@@ -66,7 +66,7 @@ def _show(value: float) -> str:
 
 def lora_config_fields(probes: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """The ``fields`` of every LoRA config in the probes, in order."""
-    found = []
+    found: list[Mapping[str, Any]] = []
     configs = probes.get("peft_configs") if isinstance(probes, Mapping) else None
     if not isinstance(configs, list):
         return found
@@ -152,14 +152,15 @@ _ATTENTION_HINTS = ("qkv", "c_attn", "query_key_value", "q_proj", "query", "wqkv
 
 def _leaf_layers(model: Mapping[str, Any]) -> list[tuple[str, int, str, str]]:
     """(name, count, class, example full name) of the model's wrappable leaf layers, by suffix."""
-    out = []
+    out: list[tuple[str, int, str, str]] = []
     suffixes = model.get("suffixes")
     if not isinstance(suffixes, Mapping):
         return out
     for name, info in suffixes.items():
         if not isinstance(info, Mapping) or not info.get("leaf") or name.startswith(("lora_", "base_layer")):
             continue
-        types = info.get("types") if isinstance(info.get("types"), Mapping) else {}
+        types = info.get("types")
+        types = types if isinstance(types, Mapping) else {}
         cls = next((t for t in types if t in _WRAPPABLE), None)
         if cls is None or cls == "Embedding" or name in ("lm_head", "score", "classifier"):
             continue
@@ -243,7 +244,8 @@ def _unsupported_extract(facts: Mapping[str, Any]) -> dict | None:
     cls = found.group(1)
     requested = _requested_targets(facts)
     for model in _models(facts):
-        suffixes = model.get("suffixes") if isinstance(model.get("suffixes"), Mapping) else {}
+        suffixes = model.get("suffixes")
+        suffixes = suffixes if isinstance(suffixes, Mapping) else {}
         refused = [t for t in requested if isinstance(suffixes.get(t), Mapping) and cls in suffixes[t].get("types", {})]
         if refused:
             return {"refused": refused[0], "class": cls, "requested": requested[:5]}
@@ -630,7 +632,7 @@ def _fp16_extract(facts: Mapping[str, Any]) -> dict | None:
         if not isinstance(places, Mapping):
             continue
         half = sum(int(n) for place, n in places.items() if str(place).endswith("/float16") and _number(n))
-        if half:
+        if half and isinstance(counts, Mapping):
             return {"fp16": half, "trainable": int(_number(counts.get("trainable")) or half)}
     return None
 
