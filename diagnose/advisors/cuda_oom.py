@@ -38,7 +38,6 @@ from diagnose.advisors._common import (
     tensors,
     text_only_note,
 )
-from diagnose.check.memory import NF4_DOUBLE_QUANT, Lora, Shape, activations
 from diagnose.incident import Incident
 from diagnose.report import Advice, Finding, FixView
 
@@ -73,7 +72,8 @@ def parse_message(text: str) -> Allocator | None:
     if found:
         tried, gpu, total, free, process, allocated, unallocated = found.groups()
         alloc = parse_size(allocated) if allocated else None
-        reserved = alloc + parse_size(unallocated) if alloc is not None and unallocated else None
+        unallocated_bytes = parse_size(unallocated) if unallocated else None
+        reserved = alloc + unallocated_bytes if alloc is not None and unallocated_bytes is not None else None
         return Allocator(
             "message",
             f"cuda:{gpu}",
@@ -86,7 +86,7 @@ def parse_message(text: str) -> Allocator | None:
         )
     found = _OLD.search(flat)
     if found:
-        tried, gpu, total, allocated, free, reserved = found.groups()
+        tried, gpu, total, allocated, free, reserved_text = found.groups()
         return Allocator(
             "message",
             f"cuda:{gpu}",
@@ -95,7 +95,7 @@ def parse_message(text: str) -> Allocator | None:
             parse_size(free),
             None,
             parse_size(allocated),
-            parse_size(reserved),
+            parse_size(reserved_text),
         )
     return None
 
@@ -203,7 +203,7 @@ def breakdown(incident: Incident, model: dict[str, Any]) -> Breakdown:
     floats = {
         split_place(p)[1]: n for p, n in places.items() if split_place(p)[1] in ("float32", "bfloat16", "float16")
     }
-    compute = max(floats, key=floats.get) if floats else "bfloat16"
+    compute = max(floats, key=lambda dtype: floats[dtype]) if floats else "bfloat16"
     out.elt = 4 if compute == "float32" and not out.quantized_4bit else 2
     out.dims = {k: v for k, v in (model.get("dims") or {}).items() if isinstance(v, int)}
     out.lora_layers = sum(g.get("count", 0) for s, g in (model.get("suffixes") or {}).items() if s == "lora_A")
@@ -278,8 +278,12 @@ def _activations(
     b: Breakdown, checkpointing: bool, batch: int | None = None, seq: int | None = None, r: int | None = None
 ) -> float:
     """Activation bytes of a training step: the closed form of diagnose.check.memory (the one memory model)."""
+    from diagnose.check.memory import Lora, Shape, activations  # dataclasses: kept off explain's start path
+
     d = b.dims
     shape = Shape.from_dims(d)
+    if shape is None:  # the callers check the dims first
+        return 0.0
     layers = shape.layers
     rank = r or b.r or 8
     lora_modules = b.lora_layers / layers if b.lora_layers else 0
@@ -303,6 +307,8 @@ class Saving(NamedTuple):
 
 
 def savings(incident: Incident, b: Breakdown, var: str) -> list[Saving]:
+    from diagnose.check.memory import NF4_DOUBLE_QUANT
+
     found: list[Saving] = []
     act = b.activations
     if act and b.batch and b.batch > 1:
@@ -549,7 +555,7 @@ def _from_text(incident: Incident, alloc: Allocator | None, where: str | None) -
         )
     )
     fixes += _fragmentation_fix(alloc)
-    params = {"model_var": model_var(incident)}
+    params: dict[str, str | float] = {"model_var": model_var(incident)}
     if alloc and alloc.total:
         params["gpu_total_bytes"] = alloc.total
     return Advice(
