@@ -240,7 +240,10 @@ class QuizPanel(VerticalScroll):
             )
         )
         await self.mount_all(widgets)
-        self.query_one(f"#rate-{suggested}", Button).focus()
+        # After the refresh: disabling the focused answer moves the focus away first (out of the panel,
+        # where 1-4 would switch tabs instead of rating).
+        suggested_button = self.query_one(f"#rate-{suggested}", Button)
+        self.call_after_refresh(suggested_button.focus)
         self.scroll_end(animate=False)
         self.refresh_bindings()
         return grade
