@@ -107,14 +107,17 @@ class PtyChild:
         ready, _, _ = select.select([self._master], [], [], timeout)
         if not ready:
             if self._exited_at is not None and time.monotonic() - self._exited_at > EOF_GRACE:
-                return self._close()
+                self._close()
+                return None
             return b""
         try:
             data = os.read(self._master, 65536)
         except OSError:  # EIO: every writer closed the pty
-            return self._close()
+            self._close()
+            return None
         if not data:
-            return self._close()
+            self._close()
+            return None
         self._tail += data
         if len(self._tail) > 2 * TAIL_BYTES:
             del self._tail[: len(self._tail) - TAIL_BYTES]

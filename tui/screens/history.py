@@ -58,13 +58,13 @@ class HistoryScreen(Screen):
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
-        self.reopen(int(event.row_key.value))
+        self.reopen(int(str(event.row_key.value)))
 
     def action_open(self) -> None:
         table = self.query_one(DataTable)
         if table.row_count:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-            self.reopen(int(key.value))
+            self.reopen(int(str(key.value)))
 
     def reopen(self, incident_id: int) -> None:
         from diagnose.tui.screens.report import ReportScreen

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, DirectoryTree, OptionList
 
-VIM_LIST_BINDINGS = [
+VIM_LIST_BINDINGS: list[BindingType] = [
     Binding("j", "cursor_down", "Down", show=False),
     Binding("k", "cursor_up", "Up", show=False),
     Binding("g", "first", "First", show=False),
