@@ -57,6 +57,8 @@ def test_history_matches_the_installed_dataclass(package, api, module, name):
         pytest.fail(f"the installed {package} {installed_version(package)} is newer than the harvest: rerun it")
     cls = getattr(importlib.import_module(module), name)
     live = {f.name for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")}
+    if package == "trl":  # trl's configs are recorded with trl's fields; the rest is TrainingArguments' history
+        live &= {a for k in cls.__mro__ if k.__module__.startswith("trl") for a in vars(k).get("__annotations__", {})}
     assert recorded == live
 
 
@@ -81,6 +83,13 @@ def test_the_renames_users_meet_are_recorded():
     assert drift and drift.removed_in and drift.renamed_to == "eval_strategy"
     moved = apidrift.lookup("trl", "SFTTrainer", "dataset_text_field", "1.16.0")
     assert moved and moved.moved_to == "SFTConfig"
+
+
+def test_a_trl_config_inherits_trainingarguments_history(tmp_path):
+    report = _explain(
+        "TypeError: SFTConfig.__init__() got an unexpected keyword argument 'evaluation_strategy'\n", tmp_path
+    )
+    assert "renamed `eval_strategy`" in json.dumps(report["diagnoses"][0]["findings"])
 
 
 def _explain(text: str, tmp_path) -> dict:
@@ -144,3 +153,24 @@ def test_the_rename_patch_makes_the_example_run(tmp_path):
     assert 'eval_strategy="steps"' in script.read_text(encoding="utf-8")
     rerun = diagnose("run", "--no-quiz", str(script), cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr.decode()[-2000:]
+
+
+@pytest.mark.slow
+def test_one_patch_fixes_every_drifted_keyword_of_the_call(tmp_path):
+    # trl 0.8-era SFT: tokenizer= (renamed processing_class in 0.12) and dataset_text_field= (moved into
+    # SFTConfig in 0.13) in one call: the patch fixes both, so the rerun does not stop at the second.
+    source = (EXAMPLES / "more" / "api-argument-removed" / "sft-tokenizer.py").read_text(encoding="utf-8")
+    script = tmp_path / "sft.py"
+    script.write_text(
+        source.replace('os.path.join(os.path.dirname(__file__), "..", "..")', repr(str(EXAMPLES))), encoding="utf-8"
+    )
+    report, _ = run_json(script)
+    best = report["diagnoses"][0]
+    assert best["id"] == "api-argument-removed"
+    assert "Also in this call" in json.dumps(best["findings"])
+    fixed = diagnose("fix", "--yes", cwd=tmp_path)
+    assert fixed.returncode == 0, fixed.stderr
+    text = script.read_text(encoding="utf-8")
+    assert "processing_class=tokenizer" in text and 'args=SFTConfig(dataset_text_field="text")' in text
+    assert "from trl import SFTTrainer, SFTConfig" in text
+    compile(text, str(script), "exec")

@@ -28,8 +28,7 @@ REGISTRY: dict[str, str] = {
     "pad-token-missing": "pad_token",
     "empty-optimizer": "empty_optimizer",
     "no-grad-fn": "no_grad_fn",
-    "api-argument-removed": "api_drift",
-    "api-import-removed": "api_drift",
+    "api-drift": "api_drift",  # api-argument-removed and api-import-removed: one history, one advisor
     "peft-task-type-mismatch": "task_type",
     "config-value-wrong-type": "config_type",
     "label-shape-mismatch": "label_shape",

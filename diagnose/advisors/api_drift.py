@@ -50,6 +50,8 @@ def candidates(failing: dict[str, str]) -> list[tuple[str, str]]:
     found = apidrift.apis_named(owner)
     if not found and _MODEL_CLASS.search(owner):
         found = [("transformers", "from_pretrained")]
+    if any(package == "trl" and api.endswith("Config") for package, api in found):
+        found.append(("transformers", "TrainingArguments"))  # trl's configs inherit TrainingArguments' fields
     return found
 
 
@@ -83,11 +85,21 @@ def advise(incident: Incident) -> Advice:
             fit_reason="the failing name belongs to no harvested library API",
         )
     findings = [Finding(title=f"`{name}` across {drift.package} releases", text=drift.sentence())]
+    others = _other_drifted_keywords(incident, failing, drift)
+    if others:
+        findings.append(
+            Finding(
+                title="Also in this call",
+                text=" ".join(other.sentence() for other in others)
+                + " The patch fixes them together, so the next run does not stop at the next one.",
+            )
+        )
     fixes = []
     if drift.renamed_to:
-        fixes.append(_rename_fix(incident, drift))
-    if drift.moved_to:
-        fixes.append(_move_fix(drift))
+        fixes.append(_rename_fix(incident, drift, others))
+    moved = [each for each in (drift, *others) if each.moved_to]
+    if moved:
+        fixes.append(_move_fix(moved))
     if drift.existed is None:
         close = _closest(drift)
         findings.append(
@@ -130,17 +142,51 @@ def advise(incident: Incident) -> Advice:
     params: dict[str, Any] = {"config_class": failing["owner"], "field": name}
     if drift.renamed_to:
         params["suggestion"] = drift.renamed_to
+    every = [drift, *others]
+    params["renames"] = {d.name: d.renamed_to for d in every if d.renamed_to and not d.moved_to}
+    moved = [d for d in every if d.moved_to and not d.renamed_to]
+    if moved:
+        params["moves"] = {
+            d.name: apidrift.renamed_in_target(d.package, d.moved_to or "", d.name) or d.name for d in moved
+        }
+        params["move_to"] = moved[0].moved_to
+        params["move_from_package"] = moved[0].package
     # The entry's static fixes are examples of these tailored ones; only the way to list the names stays.
     static = ["Check the names your installed version accepts", "List what your installed version exports"]
     return Advice(findings=findings, fixes=fixes, params=params, fit=fit, fit_reason=fit_reason, static=static)
 
 
-def _rename_fix(incident: Incident, drift: apidrift.Drift) -> FixView:
+_KEYWORD_IN_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*=(?!=)")
+
+
+def _other_drifted_keywords(incident: Incident, failing: dict[str, str], drift: apidrift.Drift) -> list[apidrift.Drift]:
+    """The failing call's other keywords that the same API renamed, moved or removed (from the user's line)."""
+    if failing["kind"] != "keyword":
+        return []
+    statement = user_statement(incident)
+    found = []
+    for other in dict.fromkeys(_KEYWORD_IN_CALL.findall(statement)):
+        if other == drift.name:
+            continue
+        history = apidrift.lookup(drift.package, drift.api, other, drift.installed)
+        if history and history.existed and (history.renamed_to or history.moved_to or history.removed_in):
+            found.append(history)
+    return found
+
+
+def _rename_fix(incident: Incident, drift: apidrift.Drift, others: list[apidrift.Drift]) -> FixView:
     old, new = drift.name, drift.renamed_to or ""
-    code = user_statement(incident)
-    pattern = rf"\b{re.escape(old)}\b(?=\s*=)" if drift.api != "import" else rf"\b{re.escape(old)}\b"
-    fixed = re.sub(pattern, new, code) if code else ""
+    code = fixed = user_statement(incident)
+    for each in [drift, *others]:
+        if each.renamed_to and not each.moved_to:
+            keyword = (
+                rf"\b{re.escape(each.name)}\b(?=\s*=)" if drift.api != "import" else rf"\b{re.escape(each.name)}\b"
+            )
+            fixed = re.sub(keyword, each.renamed_to, fixed)
     body = f"```python\n{fixed}\n```" if fixed and fixed != code else f"Write `{new}` where the script says `{old}`."
+    moved = [each.name for each in others if each.moved_to]
+    if moved:
+        body += f"\nand set {', '.join(f'`{m}`' for m in moved)} in `{others[0].moved_to}(...)`, passed as `args=` (next fix)."
     return FixView(
         title=f"Use the new name: `{old}` → `{new}`",
         safety="safe",
@@ -151,18 +197,20 @@ def _rename_fix(incident: Incident, drift: apidrift.Drift) -> FixView:
     )
 
 
-def _move_fix(drift: apidrift.Drift) -> FixView:
-    target = drift.moved_to or ""
-    name = apidrift.renamed_in_target(drift.package, target, drift.name) or drift.name
-    renamed = f" (named `{name}` there)" if name != drift.name else ""
+def _move_fix(moved: list[apidrift.Drift]) -> FixView:
+    target, api, package = moved[0].moved_to or "", moved[0].api, moved[0].package
+    names = {d.name: apidrift.renamed_in_target(package, target, d.name) or d.name for d in moved}
+    settings = ", ".join(f"{new}=..." for new in names.values())
+    renamed = [f"`{old}` is `{new}` there" for old, new in names.items() if old != new]
     return FixView(
-        title=f"Set `{drift.name}` in `{target}`{renamed}",
+        title=f"Set {', '.join(f'`{n}`' for n in names)} in `{target}`"
+        + (f" ({'; '.join(renamed)})" if renamed else ""),
         safety="safe",
-        safety_reason=f"the same setting, where {drift.package} now reads it",
+        safety_reason=f"the same settings, where {package} now reads them",
         body=(
-            f"```python\nargs = {target}(output_dir=..., {name}=...)   # with your other training arguments\n"
-            f"trainer = {drift.api}(model=..., args=args, ...)\n```\n"
-            f"Pass a `{target}` as `args` (a plain `TrainingArguments` has no `{name}`)."
+            f"```python\nargs = {target}({settings})   # with your other training arguments\n"
+            f"trainer = {api}(model=..., args=args, ...)\n```\n"
+            f"Pass a `{target}` as `args` (a plain `TrainingArguments` has none of these)."
         ),
         tailored=True,
     )
