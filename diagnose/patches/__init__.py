@@ -7,7 +7,7 @@ this package whose ``make_patch(script, incident, advice)`` takes a parsed
 why) or None when it sees nothing it can change.
 
 Applying a patch (``diagnose fix``, ``diagnose run --until-fixed``) is in
-``apply``; the preflight ``diagnose check`` is in ``check``.  libcst is
+``apply``; the preflight ``diagnose check`` is the diagnose.check package.  libcst is
 imported only here and below, never by ``diagnose --help``.
 """
 
