@@ -28,15 +28,34 @@ def configs():
     """Tiny shapes of the architectures the accuracy tests cover (GQA where the family has it)."""
     common = dict(vocab_size=512, max_position_embeddings=1024)
     return {
-        "llama-gqa": LlamaConfig(hidden_size=128, intermediate_size=352, num_hidden_layers=2, num_attention_heads=8,
-                                 num_key_value_heads=2, **common),
+        "llama-gqa": LlamaConfig(
+            hidden_size=128,
+            intermediate_size=352,
+            num_hidden_layers=2,
+            num_attention_heads=8,
+            num_key_value_heads=2,
+            **common,
+        ),
         "gpt2": GPT2Config(
             n_embd=128, n_layer=2, n_head=4, n_positions=1024, vocab_size=512, bos_token_id=0, eos_token_id=0
         ),
-        "qwen2": Qwen2Config(hidden_size=128, intermediate_size=320, num_hidden_layers=2, num_attention_heads=4,
-                             num_key_value_heads=2, **common),
-        "mistral": MistralConfig(hidden_size=128, intermediate_size=448, num_hidden_layers=2, num_attention_heads=8,
-                                 num_key_value_heads=2, sliding_window=None, **common),
+        "qwen2": Qwen2Config(
+            hidden_size=128,
+            intermediate_size=320,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            **common,
+        ),
+        "mistral": MistralConfig(
+            hidden_size=128,
+            intermediate_size=448,
+            num_hidden_layers=2,
+            num_attention_heads=8,
+            num_key_value_heads=2,
+            sliding_window=None,
+            **common,
+        ),
     }
 
 
@@ -70,8 +89,13 @@ def build(setup: Setup, meta: bool):
             model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
     else:
         model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
-    lora = LoraConfig(r=setup.r, lora_alpha=2 * setup.r, lora_dropout=setup.dropout,
-                      target_modules=_targets(setup.arch, setup.targets), task_type="CAUSAL_LM")
+    lora = LoraConfig(
+        r=setup.r,
+        lora_alpha=2 * setup.r,
+        lora_dropout=setup.dropout,
+        target_modules=_targets(setup.arch, setup.targets),
+        task_type="CAUSAL_LM",
+    )
     model = get_peft_model(model, lora)
     if setup.checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -101,7 +125,9 @@ def measured_peak(setup: Setup, steps: int = 2) -> int:
     model = build(setup, meta=False)
     model.train()
     ids = torch.randint(0, 512, (setup.batch, setup.seq))
-    before = sum(t.untyped_storage().nbytes() for t in {id(t): t for t in [*model.parameters(), *model.buffers()]}.values())
+    before = sum(
+        t.untyped_storage().nbytes() for t in {id(t): t for t in [*model.parameters(), *model.buffers()]}.values()
+    )
     before += ids.untyped_storage().nbytes()
     with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
         optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
