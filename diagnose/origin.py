@@ -66,7 +66,8 @@ def acting_frame(exception: ExceptionInfo) -> Frame | None:
 def _acting(frames: tuple[Frame, ...] | list[Frame]) -> Frame | None:
     for frame in reversed(frames):
         # a prefix: a paste re-wrapped at the terminal width can run the code line into the function name
-        forwarding = frame.function.startswith(FORWARDING)
+        # (IPython 8+ and Python 3.11 tracebacks name the method with its class: "Module.__getattr__")
+        forwarding = frame.function.rsplit(".", 1)[-1].startswith(FORWARDING)
         if not forwarding or not frame.in_library:
             return frame
     return None

@@ -14,8 +14,7 @@ from __future__ import annotations
 import ast
 import difflib
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from diagnose.advisors._common import (
     message,
@@ -171,8 +170,7 @@ def _object_var(incident: Incident) -> str | None:
     return used.group(1) if used else None
 
 
-@dataclass(frozen=True)
-class ScriptFacts:
+class ScriptFacts(NamedTuple):  # a NamedTuple: explain's start path stays off dataclasses
     """What the user's script did with the object before the failing line (the names as written there)."""
 
     peft_var: str | None = None  # `peft_var = get_peft_model(var, ...)`: the PeftModel has another name
