@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-fast lint setup snapshot-update bench docs clean tui-demo
+.PHONY: demo test test-all test-fast lint setup snapshot-update bench docs clean tui-demo
 
 setup: $(STAMP)
 
@@ -38,10 +38,16 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-## The whole test suite, after lint. pytest's exit code 5 (no tests collected) is a failure, not a pass.
+## The test suite, after lint: everything but the `slow` tests (those run real training scripts,
+## launchers with several ranks, a Jupyter kernel, wheel installs: about an hour on 2 cores; `make test-all`).
+## pytest's exit code 5 (no tests collected) is a failure, not a pass.
 test: lint
-	@status=0; $(PY) -m pytest -q -n 2 --durations=10 $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(PY) -m pytest -q -n 2 -m "not slow" --durations=10 $(PYTEST_ARGS) || status=$$?; \
 	 if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests"; exit 1; fi; exit $$status
+
+## Every test, the slow ones included.
+test-all: lint
+	$(PY) -m pytest -q -n 2 --durations=20 $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
