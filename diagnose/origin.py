@@ -67,7 +67,7 @@ def _acting(frames: tuple[Frame, ...] | list[Frame]) -> Frame | None:
     for frame in reversed(frames):
         # a prefix: a paste re-wrapped at the terminal width can run the code line into the function name
         # (IPython 8+ and Python 3.11 tracebacks name the method with its class: "Module.__getattr__")
-        forwarding = frame.function.rsplit(".", 1)[-1].startswith(FORWARDING)
+        forwarding = frame.function.startswith(FORWARDING) or frame.function.rsplit(".", 1)[-1].startswith(FORWARDING)
         if not forwarding or not frame.in_library:
             return frame
     return None
