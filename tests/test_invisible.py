@@ -12,6 +12,7 @@ and are masked.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 
@@ -27,10 +28,15 @@ SCRIPTS = sorted(p for p in EXAMPLES.glob("*.py") if p.stem not in HELPERS) + [
 # names of temporary folders (tempfile.mkdtemp). Progress bars are dropped from both sides.
 _PROGRESS = re.compile(rb"[^\r\n]*\d+%\|[^|\r\n]*\|[^\r\n]*\[\d+:\d+(?::\d+)?<[^\]\r\n]*\][\r\n]*")
 _TEMPORARY = re.compile(rb"/tmp/[^/\s'\"]+")
+# Numbers a run does not repeat (request ids, retry waits in the offline hub errors): an added warning or
+# log line still shows, as an extra line.
+_NUMBER = re.compile(rb"\d+")
+# Scripts whose ranks print concurrently: their lines interleave differently in every run, bare or wrapped.
+MULTI_PROCESS = {"ddp-unused-parameters"}
 
 
 def _masked(data: bytes) -> bytes:
-    return _TEMPORARY.sub(b"/tmp/<temporary>", _PROGRESS.sub(b"", data))
+    return _NUMBER.sub(b"N", _TEMPORARY.sub(b"/tmp/<temporary>", _PROGRESS.sub(b"", data)))
 
 
 @pytest.mark.slow
@@ -39,6 +45,12 @@ def test_wrapped_output_is_the_bare_output(runs_of, script):  # noqa: F811
     runs = runs_of(script)
     bare, wrapped = runs.bare, runs.wrapped
     assert wrapped.returncode == bare.returncode
+    if script.stem in MULTI_PROCESS:  # the same lines, in whatever order the ranks wrote them
+        assert sorted(_masked(wrapped.stdout[: runs.report_start]).splitlines()) == sorted(
+            _masked(bare.stdout).splitlines()
+        )
+        assert Counter(_masked(bare.stderr).splitlines()) <= Counter(_masked(wrapped.stderr).splitlines())
+        return
     assert wrapped.stdout[: runs.report_start] == bare.stdout
     assert _masked(wrapped.stderr)[: len(_masked(bare.stderr))] == _masked(bare.stderr)
     if bare.returncode:
