@@ -37,6 +37,16 @@ PEFT_ONLY = {
 WRAPPERS = ("get_peft_model",)
 
 
+def last_wrap(script: Script, variable: str, line: int) -> cst.Call | None:
+    """The last ``get_peft_model(variable, ...)`` call before ``line``: where the PeftModel was made."""
+    wraps = [
+        c
+        for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] in WRAPPERS)
+        if script.lines(c)[0] < line and c.args and dotted(c.args[0].value) == variable
+    ]
+    return wraps[-1] if wraps else None
+
+
 def make_patch(script: Script, incident: Incident, advice: Advice, path: str) -> Edit | None:
     probe = incident.probes.get("attribute_error") or {}
     attribute = probe.get("name") or advice.params.get("attribute")
@@ -50,14 +60,9 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
     use = uses[0]
     variable = use.value.value
     line = script.lines(use)[0]
-    wraps = [
-        c
-        for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] in WRAPPERS)
-        if script.lines(c)[0] < line and c.args and dotted(c.args[0].value) == variable
-    ]
-    if not wraps:
+    wrap = last_wrap(script, variable, line)
+    if wrap is None:
         return None
-    wrap = wraps[-1]
     parent = script.parent(wrap)
     if isinstance(parent, cst.Expr):  # the returned PeftModel is thrown away: keep it
         script.replace(parent, cst.Assign(targets=[cst.AssignTarget(target=cst.Name(variable))], value=wrap))

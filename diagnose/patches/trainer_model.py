@@ -13,10 +13,9 @@ from __future__ import annotations
 import libcst as cst
 
 from diagnose.incident import Incident
-from diagnose.patches._cst import Edit, Script, call_name, dotted, failing_lines, keyword
+from diagnose.patches._cst import Edit, Script, call_name, failing_lines, keyword
+from diagnose.patches.peft_model import last_wrap
 from diagnose.report import Advice
-
-WRAPPERS = ("get_peft_model",)
 
 
 def make_patch(script: Script, incident: Incident, advice: Advice, path: str) -> Edit | None:
@@ -30,14 +29,9 @@ def make_patch(script: Script, incident: Incident, advice: Advice, path: str) ->
         return None
     variable = arg.value.value
     line = script.lines(trainer)[0]
-    wraps = [
-        c
-        for c in script.calls(lambda c: call_name(c).rsplit(".", 1)[-1] in WRAPPERS)
-        if script.lines(c)[0] < line and c.args and dotted(c.args[0].value) == variable
-    ]
-    if not wraps:
+    wrap = last_wrap(script, variable, line)
+    if wrap is None:
         return None
-    wrap = wraps[-1]
     parent = script.parent(wrap)
     if isinstance(parent, cst.Expr):  # the returned PeftModel is thrown away: keep it
         script.replace(parent, cst.Assign(targets=[cst.AssignTarget(target=cst.Name(variable))], value=wrap))
